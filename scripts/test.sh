@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up formcheck (scripts/setup.sh) and runs the whole test suite in release mode (the pose
+# tests run the models over thousands of real frames). Tests that need the real clips read them
+# from $FORMCHECK_CLIPS_DIR, by default ../shared/clips beside the project; set
+# FORMCHECK_REQUIRE_CLIPS=1 to make their absence a failure instead of a skip.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+if [ -z "${FORMCHECK_SAMPLES_DIR:-}" ] && [ -d ../shared/clips ]; then
+  export FORMCHECK_SAMPLES_DIR="$root/../shared/clips"
+fi
+bash scripts/setup.sh
+cargo test --release -- --show-output "$@"

@@ -1,0 +1,164 @@
+//! From a clip on disk to its pose track: decoding on one thread, pose inference on another,
+//! frames passed through a small pool of reused buffers so memory stays flat however long the clip.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use crate::pose::detector::{Detector, DETECTOR_SPEC};
+use crate::pose::landmarks::{LandmarkModel, LANDMARK_SPEC};
+use crate::pose::model::{Model, ModelError};
+use crate::pose::{PoseTracker, StageTimes, TrackerConfig};
+use crate::posetrack::{ModelMeta, PoseFrame, PoseTrack, VideoMeta, SCHEMA_VERSION};
+use crate::video::{Frame, VideoError, VideoReader};
+
+/// Frames in flight between the decoder and the pose thread.
+const FRAME_POOL: usize = 4;
+
+/// Why a clip could not be turned into a pose track.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("cannot read model file {path}: {source}")]
+    ModelFile { path: PathBuf, source: std::io::Error },
+    #[error("the decoding thread stopped unexpectedly")]
+    DecoderPanicked,
+}
+
+/// Which model files to load.
+#[derive(Debug, Clone)]
+pub struct ModelPaths {
+    pub landmark: PathBuf,
+    pub detector: PathBuf,
+}
+
+/// Models loaded once and reused for every clip.
+pub struct PoseEngine {
+    tracker: PoseTracker,
+    meta: ModelMeta,
+}
+
+impl PoseEngine {
+    /// Loads and checks both models with ONNX Runtime from `env`.
+    pub fn load(env: &ort::environment::Environment, paths: &ModelPaths, cfg: TrackerConfig) -> Result<Self, PipelineError> {
+        let landmark = Model::load(env, &paths.landmark, LANDMARK_SPEC)?;
+        let detector = Model::load(env, &paths.detector, DETECTOR_SPEC)?;
+        let sha = |p: &Path| {
+            crate::output::sha256_file(p).map_err(|source| PipelineError::ModelFile { path: p.to_path_buf(), source })
+        };
+        let meta = ModelMeta::blazepose(&paths.landmark, sha(&paths.landmark)?, &paths.detector, sha(&paths.detector)?);
+        let tracker = PoseTracker::new(Detector::new(detector), LandmarkModel::new(landmark), cfg);
+        Ok(PoseEngine { tracker, meta })
+    }
+
+    pub fn model_meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+}
+
+/// Progress of one clip, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub frames_done: u64,
+    pub frames_expected: u64,
+}
+
+/// Where the time went on one clip.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Timings {
+    pub frames: u64,
+    /// Whole clip, opening to finished track.
+    pub wall_s: f64,
+    /// Decoder thread busy time (read + rotate).
+    pub decode_s: f64,
+    /// Pose thread busy time, split below.
+    pub pose_s: f64,
+    pub stages: StageTimes,
+}
+
+impl Timings {
+    pub fn fps(&self) -> f64 {
+        self.frames as f64 / self.wall_s.max(1e-9)
+    }
+}
+
+/// Opens `clip` first (so a bad file fails fast, before any thread starts) and returns its reader.
+pub fn open_clip(clip: &Path, slowmo_factor: f64) -> Result<VideoReader, VideoError> {
+    VideoReader::open(clip, slowmo_factor)
+}
+
+/// Decodes `reader`'s clip and tracks the lifter on every frame.
+pub fn track_clip(
+    engine: &mut PoseEngine,
+    mut reader: VideoReader,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(PoseTrack, Timings), PipelineError> {
+    let started = Instant::now();
+    let info = reader.info().clone();
+    let clip_name = reader.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    engine.tracker.reset();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Frame>(FRAME_POOL);
+    let (free_tx, free_rx) = mpsc::channel::<Frame>();
+    for _ in 0..FRAME_POOL {
+        free_tx.send(Frame::default()).expect("receiver is alive");
+    }
+    let mut frames = Vec::with_capacity(info.frames_declared.min(1 << 20) as usize);
+    let mut pose_s = 0.0;
+    let tracker = &mut engine.tracker;
+    let (decode_result, pose_result) = std::thread::scope(|s| {
+        let decoder = s.spawn(move || -> Result<(VideoReader, f64), VideoError> {
+            let mut busy_s = 0.0;
+            while let Ok(mut frame) = free_rx.recv() {
+                let t0 = Instant::now();
+                let more = reader.read_into(&mut frame)?;
+                busy_s += t0.elapsed().as_secs_f64();
+                if !more || full_tx.send(frame).is_err() {
+                    break;
+                }
+            }
+            Ok((reader, busy_s))
+        });
+        let pose_result = (|| -> Result<(), ModelError> {
+            for frame in full_rx.iter() {
+                let t0 = Instant::now();
+                let obs = tracker.process(&frame.image, frame.t_s)?;
+                frames.push(PoseFrame::new(frame.index, frame.t_s, obs.as_ref()));
+                pose_s += t0.elapsed().as_secs_f64();
+                on_progress(Progress { frames_done: frames.len() as u64, frames_expected: info.frames_declared });
+                // The decoder may already have finished; a closed pool is fine.
+                let _ = free_tx.send(frame);
+            }
+            Ok(())
+        })();
+        // Stop the decoder if the pose thread failed early.
+        drop(free_tx);
+        drop(full_rx);
+        (decoder.join(), pose_result)
+    });
+    let (reader, decode_s) = decode_result.map_err(|_| PipelineError::DecoderPanicked)??;
+    pose_result?;
+    reader.finish()?;
+    let duration_s = match (frames.first(), frames.last()) {
+        (Some(a), Some(b)) => b.t_s - a.t_s,
+        _ => 0.0,
+    };
+    let track = PoseTrack {
+        schema_version: SCHEMA_VERSION,
+        clip: clip_name,
+        video: VideoMeta::new(&info, frames.len() as u64, duration_s),
+        model: engine.meta.clone(),
+        frames,
+    };
+    let timings = Timings {
+        frames: track.frames.len() as u64,
+        wall_s: started.elapsed().as_secs_f64(),
+        decode_s,
+        pose_s,
+        stages: engine.tracker.times(),
+    };
+    Ok((track, timings))
+}

@@ -1,0 +1,158 @@
+//! BlazePose landmark model: warps the rotated square ROI straight from the full frame into the
+//! 256x256 input, runs the model, refines landmarks from the heatmap as MediaPipe does, and maps
+//! the 39 points (33 named + hip centre + full-body scale point) back to frame pixels.
+
+use std::time::Instant;
+
+use opencv::{core, prelude::*};
+
+use super::back::{back_outline, BackOutline};
+use super::detector::{cv_err, sigmoid, warp_into};
+use super::geometry::Roi;
+use super::model::{Model, ModelError, ModelSpec, TensorSpec};
+use super::{Keypoint, Point, StageTimes, NUM_LANDMARKS};
+
+pub const INPUT_SIZE: i32 = 256;
+/// Landmarks the model outputs: 33 named ones plus two auxiliary alignment points.
+pub const NUM_POINTS: usize = 39;
+pub const AUX_HIP_CENTER: usize = 33;
+pub const AUX_FULL_BODY_SCALE: usize = 34;
+const HEATMAP_SIZE: usize = 64;
+/// MediaPipe's RefineLandmarksFromHeatmap options for the pose graph.
+const REFINE_KERNEL: usize = 7;
+const REFINE_MIN_CONFIDENCE: f64 = 0.5;
+
+pub const LANDMARK_SPEC: ModelSpec = ModelSpec {
+    what: "BlazePose landmark model",
+    input: TensorSpec { name: "input_1", shape: &[1, 256, 256, 3] },
+    outputs: &[
+        TensorSpec { name: "Identity", shape: &[1, 195] },
+        TensorSpec { name: "Identity_1", shape: &[1, 1] },
+        TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] },
+        TensorSpec { name: "Identity_3", shape: &[1, 64, 64, 39] },
+    ],
+};
+
+/// What one run of the landmark model gives, in frame pixels.
+#[derive(Debug, Clone)]
+pub struct LandmarkResult {
+    pub keypoints: [Keypoint; NUM_LANDMARKS],
+    /// Hip centre and full-body scale point, for the next frame's ROI.
+    pub aux: [Point; 2],
+    /// Pose presence probability.
+    pub presence: f64,
+    /// Distance from hip centre to shoulder centre in crop pixels: a drift check (the crop is
+    /// sized to the body, so this stays steady while the crop stays on the person).
+    pub torso_crop_px: f64,
+    pub back: Option<BackOutline>,
+}
+
+/// The landmark model with its buffers.
+pub struct LandmarkModel {
+    model: Model,
+    crop: core::Mat,
+    /// Refine landmark positions from the heatmap (MediaPipe does).
+    pub refine_from_heatmap: bool,
+    /// Time spent so far, by stage.
+    pub times: StageTimes,
+}
+
+impl LandmarkModel {
+    pub fn new(model: Model) -> LandmarkModel {
+        LandmarkModel { model, crop: core::Mat::default(), refine_from_heatmap: true, times: StageTimes::default() }
+    }
+
+    /// Runs the model on `roi` of `frame` (BGR).
+    pub fn run(&mut self, frame: &core::Mat, roi: &Roi) -> Result<LandmarkResult, ModelError> {
+        let t0 = Instant::now();
+        let to_crop = roi.frame_to_crop(INPUT_SIZE as f64);
+        warp_into(frame, &to_crop, INPUT_SIZE, &mut self.crop)?;
+        let pixels = self.crop.data_bytes().map_err(cv_err)?;
+        for (dst, bgr) in self.model.input_mut().chunks_exact_mut(3).zip(pixels.chunks_exact(3)) {
+            dst[0] = bgr[2] as f32 / 255.0;
+            dst[1] = bgr[1] as f32 / 255.0;
+            dst[2] = bgr[0] as f32 / 255.0;
+        }
+        let refine = self.refine_from_heatmap;
+        let t1 = Instant::now();
+        self.times.crop_s += (t1 - t0).as_secs_f64();
+        let outputs = self.model.run()?;
+        let t2 = Instant::now();
+        self.times.landmark_infer_s += (t2 - t1).as_secs_f64();
+        let raw = outputs.get(0)?;
+        let presence = outputs.get(1)?[0] as f64;
+        let seg = outputs.get(2)?;
+        let heatmap = outputs.get(3)?;
+
+        let mut crop_pts = [Point::default(); NUM_POINTS];
+        for (i, p) in crop_pts.iter_mut().enumerate() {
+            *p = Point::new(raw[i * 5] as f64, raw[i * 5 + 1] as f64);
+            if refine {
+                refine_from_heatmap(p, heatmap, i);
+            }
+        }
+        let to_frame = to_crop.inverse();
+        let mut keypoints = [Keypoint { x: 0.0, y: 0.0, visibility: 0.0 }; NUM_LANDMARKS];
+        for (i, k) in keypoints.iter_mut().enumerate() {
+            let q = to_frame.apply(crop_pts[i]);
+            *k = Keypoint { x: q.x, y: q.y, visibility: sigmoid(raw[i * 5 + 3] as f64) };
+        }
+        let aux = [to_frame.apply(crop_pts[AUX_HIP_CENTER]), to_frame.apply(crop_pts[AUX_FULL_BODY_SCALE])];
+        let hip = crop_pts[23].mid(crop_pts[24]);
+        let shoulder = crop_pts[11].mid(crop_pts[12]);
+        let back = back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
+        drop(outputs);
+        self.times.landmark_post_s += t2.elapsed().as_secs_f64();
+        Ok(LandmarkResult { keypoints, aux, presence, torso_crop_px: hip.dist(shoulder), back })
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+}
+
+/// MediaPipe's RefineLandmarksFromHeatmapCalculator: when the heatmap is confident near the
+/// landmark, replace its position by the confidence-weighted mean of a 7x7 window.
+fn refine_from_heatmap(p: &mut Point, heatmap: &[f32], channel: usize) {
+    let n = HEATMAP_SIZE as i64;
+    // C++ truncates toward zero when converting to int.
+    let col = (p.x / INPUT_SIZE as f64 * n as f64) as i64;
+    let row = (p.y / INPUT_SIZE as f64 * n as f64) as i64;
+    if col < 0 || col >= n || row < 0 || row >= n {
+        return;
+    }
+    let off = (REFINE_KERNEL as i64 - 1) / 2;
+    let (mut sum, mut wc, mut wr, mut max) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for r in (row - off).max(0)..(row + off + 1).min(n) {
+        for c in (col - off).max(0)..(col + off + 1).min(n) {
+            let conf = sigmoid(heatmap[((r * n + c) as usize) * NUM_POINTS + channel] as f64);
+            sum += conf;
+            max = max.max(conf);
+            wc += c as f64 * conf;
+            wr += r as f64 * conf;
+        }
+    }
+    if max >= REFINE_MIN_CONFIDENCE && sum > 0.0 {
+        let scale = INPUT_SIZE as f64 / n as f64;
+        *p = Point::new(wc / sum * scale, wr / sum * scale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heatmap_refinement_moves_to_weighted_peak() {
+        let mut hm = vec![-20.0f32; 64 * 64 * NUM_POINTS];
+        // A confident blob centred on heatmap cell (10, 20) for channel 5.
+        hm[(20 * 64 + 10) * NUM_POINTS + 5] = 10.0;
+        let mut p = Point::new(10.0 * 4.0 + 3.0, 20.0 * 4.0 + 1.0);
+        refine_from_heatmap(&mut p, &hm, 5);
+        assert!((p.x - 40.0).abs() < 0.01 && (p.y - 80.0).abs() < 0.01, "{p:?}");
+        // Not confident: untouched.
+        let mut q = Point::new(100.0, 100.0);
+        refine_from_heatmap(&mut q, &hm, 6);
+        assert_eq!(q, Point::new(100.0, 100.0));
+    }
+}

@@ -1,0 +1,221 @@
+//! The pose track: the saved boundary between the expensive half of formcheck (decoding and
+//! inference) and the cheap half (cleaning, reps, metrics, report). Written as `poses.json`.
+//!
+//! Schema version 1. Coordinates are pixels of the upright frame (x right, y down), rounded to
+//! 0.01 px; visibilities and presence are probabilities rounded to 1e-4; back-outline widths are
+//! in units of the hip-shoulder distance, rounded to 1e-4. Values are rounded when the track is
+//! built, so analysis of a freshly made track and of the same track read back from disk agree.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES};
+use crate::video::VideoInfo;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why a pose track could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrackFileError {
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not a formcheck pose track: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("{path} has schema version {found}; this formcheck reads version {SCHEMA_VERSION}")]
+    Version { path: String, found: u32 },
+}
+
+/// A whole clip's pose track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoseTrack {
+    pub schema_version: u32,
+    /// File name of the clip.
+    pub clip: String,
+    pub video: VideoMeta,
+    pub model: ModelMeta,
+    pub frames: Vec<PoseFrame>,
+}
+
+/// Facts about the clip the track came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoMeta {
+    /// Upright width and height in pixels.
+    pub width: u32,
+    pub height: u32,
+    /// Average frame rate the container declares.
+    pub fps: f64,
+    /// Frames decoded (and listed in `frames`).
+    pub frames: u64,
+    /// Frames the container declares.
+    pub frames_declared: u64,
+    /// Rotation recorded in the container (0, 90, 180, 270); frames were turned upright by it.
+    pub rotation_deg: u32,
+    pub codec: String,
+    /// Timestamps were divided by this (slow-motion exports).
+    pub slowmo_factor: f64,
+    /// Time of the last frame minus time of the first, in seconds.
+    pub duration_s: f64,
+}
+
+/// Which models produced the track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Landmark layout name; `names` lists the landmarks in order.
+    pub layout: String,
+    pub names: Vec<String>,
+    /// Landmark model file name and sha256.
+    pub landmark_model: String,
+    pub landmark_sha256: String,
+    pub detector_model: String,
+    pub detector_sha256: String,
+}
+
+/// One frame of the track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoseFrame {
+    /// Frame index in decode order.
+    pub i: u64,
+    /// Presentation time, seconds.
+    pub t_s: f64,
+    /// `[x, y, visibility]` per landmark, or `null` when the lifter was not found.
+    pub landmarks: Option<Vec<[f64; 3]>>,
+    /// Pose presence probability (absent when not found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presence: Option<f64>,
+    /// The crop used: `[centre_x, centre_y, side, angle_rad]` in frame pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roi: Option<[f64; 4]>,
+    /// `true` when this frame's crop came from the person detector rather than tracking.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detected: bool,
+    /// The back outline from the segmentation mask (see `pose::back`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back: Option<BackOutlineRecord>,
+}
+
+/// Serialised form of [`BackOutline`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackOutlineRecord {
+    /// Hip and shoulder centres (the axis), frame pixels.
+    pub hip: [f64; 2],
+    pub shoulder: [f64; 2],
+    /// 41 widths along the axis from hip to shoulder, in units of |shoulder - hip|, on the side
+    /// that is the back when the lifter faces +x (`right`) or -x (`left`); `null` = no edge.
+    pub back_if_facing_right: Vec<Option<f64>>,
+    pub back_if_facing_left: Vec<Option<f64>>,
+}
+
+fn round_to(v: f64, step: f64) -> f64 {
+    (v / step).round() * step
+}
+
+impl BackOutlineRecord {
+    pub fn from_outline(o: &BackOutline) -> Self {
+        let widths = |w: &[Option<f32>]| w.iter().map(|v| v.map(|v| round_to(v as f64, 1e-4))).collect();
+        BackOutlineRecord {
+            hip: [round_to(o.hip.x, 0.01), round_to(o.hip.y, 0.01)],
+            shoulder: [round_to(o.shoulder.x, 0.01), round_to(o.shoulder.y, 0.01)],
+            back_if_facing_right: widths(&o.back_if_facing_right),
+            back_if_facing_left: widths(&o.back_if_facing_left),
+        }
+    }
+}
+
+impl PoseFrame {
+    /// A frame record from what the pose stage saw (`None` = lifter not found).
+    pub fn new(i: u64, t_s: f64, obs: Option<&PoseObservation>) -> Self {
+        let t_s = round_to(t_s, 1e-6);
+        match obs {
+            None => PoseFrame { i, t_s, landmarks: None, presence: None, roi: None, detected: false, back: None },
+            Some(o) => PoseFrame {
+                i,
+                t_s,
+                landmarks: Some(
+                    o.keypoints
+                        .iter()
+                        .map(|k| [round_to(k.x, 0.01), round_to(k.y, 0.01), round_to(k.visibility, 1e-4)])
+                        .collect(),
+                ),
+                presence: Some(round_to(o.presence, 1e-4)),
+                roi: Some([
+                    round_to(o.roi.center.x, 0.01),
+                    round_to(o.roi.center.y, 0.01),
+                    round_to(o.roi.size_px, 0.01),
+                    round_to(o.roi.angle_rad, 1e-5),
+                ]),
+                detected: o.from_detector,
+                back: o.back.as_ref().map(BackOutlineRecord::from_outline),
+            },
+        }
+    }
+}
+
+impl VideoMeta {
+    pub fn new(info: &VideoInfo, frames: u64, duration_s: f64) -> Self {
+        VideoMeta {
+            width: info.width,
+            height: info.height,
+            fps: info.fps,
+            frames,
+            frames_declared: info.frames_declared,
+            rotation_deg: info.rotation_deg,
+            codec: info.codec.clone(),
+            slowmo_factor: info.slowmo_factor,
+            duration_s: round_to(duration_s, 1e-6),
+        }
+    }
+}
+
+impl ModelMeta {
+    pub fn blazepose(landmark_model: &Path, landmark_sha256: String, detector_model: &Path, detector_sha256: String) -> Self {
+        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        ModelMeta {
+            layout: "blazepose33".to_string(),
+            names: BLAZEPOSE_NAMES.iter().map(|s| s.to_string()).collect(),
+            landmark_model: name(landmark_model),
+            landmark_sha256,
+            detector_model: name(detector_model),
+            detector_sha256,
+        }
+    }
+}
+
+impl PoseTrack {
+    /// Frames on which the lifter was found.
+    pub fn frames_with_pose(&self) -> usize {
+        self.frames.iter().filter(|f| f.landmarks.is_some()).count()
+    }
+
+    /// Writes the track as JSON atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), TrackFileError> {
+        let bytes = serde_json::to_vec(self).expect("a pose track always serialises");
+        crate::output::write_atomic(path, &bytes)
+            .map_err(|source| TrackFileError::Write { path: path.display().to_string(), source })
+    }
+
+    /// Reads and checks a track written by [`PoseTrack::save`].
+    pub fn load(path: &Path) -> Result<PoseTrack, TrackFileError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| TrackFileError::Read { path: shown.clone(), source })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == SCHEMA_VERSION as u64 => {}
+            Some(v) => return Err(TrackFileError::Version { path: shown, found: v as u32 }),
+            None => return Err(TrackFileError::Parse { path: shown, reason: "no schema_version".into() }),
+        }
+        let track: PoseTrack =
+            serde_json::from_value(value).map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
+        if let Some(bad) = track.frames.iter().find(|f| f.landmarks.as_ref().is_some_and(|l| l.len() != track.model.names.len())) {
+            return Err(TrackFileError::Parse {
+                path: shown,
+                reason: format!("frame {} has a landmark count other than {}", bad.i, track.model.names.len()),
+            });
+        }
+        Ok(track)
+    }
+}

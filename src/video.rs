@@ -1,0 +1,310 @@
+//! Video input: opens phone clips (MP4/MOV, H.264/HEVC) with OpenCV's FFmpeg backend, checks that
+//! what opened is really a video, turns frames upright and stamps each with its container time.
+//!
+//! Conventions and the reasons for them:
+//! - Frames are BGR `Mat`s in pixels of the *upright* picture (x right, y down), as a player shows it.
+//!   OpenCV 4.6 rotates +-90 deg clips the wrong way when it auto-orients, so auto-orientation is
+//!   switched off and the rotation from the container metadata is applied here.
+//! - `t_s` is the container presentation time of the frame (variable frame rate), divided by the
+//!   slow-motion factor. OpenCV reports 0 for the last two frames of a file: those are extrapolated
+//!   from the previous interval.
+//! - A failed `read()` is not always the end: after damage mid-stream, retrying resumes. Only a run of
+//!   failures longer than [`MAX_READ_RETRIES`] ends the stream.
+//! - Frames stream through caller-owned buffers, so memory does not grow with clip length.
+
+use std::path::{Path, PathBuf};
+
+use opencv::{core, prelude::*, videoio};
+
+/// Consecutive failed reads tolerated before the stream is taken to have ended (12 recovered every
+/// frame ffmpeg itself recovers from damaged test files).
+pub const MAX_READ_RETRIES: u32 = 12;
+
+/// Why a clip could not be opened or decoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VideoError {
+    /// The path does not exist.
+    #[error("no such file")]
+    NotFound,
+    /// The path is a directory or another non-regular file.
+    #[error("not a regular file")]
+    NotAFile,
+    /// The file has no bytes.
+    #[error("empty file (0 bytes)")]
+    Empty,
+    /// The file exists but cannot be read.
+    #[error("cannot read file: {0}")]
+    Io(#[from] std::io::Error),
+    /// FFmpeg found no container/stream it can decode.
+    #[error("not a video that can be decoded (unknown format, or its index is missing: truncated or damaged file?)")]
+    CannotOpen,
+    /// Something opened, but it is not a picture stream (text, raw bytes...).
+    #[error("not a video stream (decoder '{fourcc}')")]
+    NotVideo { fourcc: String },
+    /// The header holds values no real clip has.
+    #[error("implausible video header: {what}")]
+    BadHeader { what: String },
+    /// Opened, but not a single frame decoded.
+    #[error("no frame could be decoded")]
+    NoFrames,
+    /// Far fewer frames decoded than the header declares.
+    #[error("truncated or damaged: decoded {decoded} of {declared} frames the header declares")]
+    Truncated { decoded: u64, declared: u64 },
+    /// The slow-motion factor given is not a positive number.
+    #[error("slow-motion factor must be a positive number, got {0}")]
+    BadSlowmo(f64),
+    /// An OpenCV call failed.
+    #[error("OpenCV: {0}")]
+    OpenCv(#[from] opencv::Error),
+}
+
+/// Facts about an opened clip, in the upright orientation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VideoInfo {
+    /// Width of the upright picture in pixels.
+    pub width: u32,
+    /// Height of the upright picture in pixels.
+    pub height: u32,
+    /// Average frame rate the container declares (variable-frame-rate clips vary around it).
+    pub fps: f64,
+    /// Frame count the container declares (an estimate for some files).
+    pub frames_declared: u64,
+    /// Rotation recorded in the container (OpenCV's orientation metadata: 0, 90, 180, 270); the
+    /// frames are already turned upright accordingly.
+    pub rotation_deg: u32,
+    /// Decoder four-character code, e.g. `avc1`, `hev1`.
+    pub codec: String,
+    /// Slow-motion factor the timestamps were divided by (1 = real time).
+    pub slowmo_factor: f64,
+}
+
+/// One decoded, upright frame. The image buffer is reused between reads.
+pub struct Frame {
+    /// 0-based index in decode order.
+    pub index: u64,
+    /// Presentation time in seconds (container time / slow-motion factor).
+    pub t_s: f64,
+    /// Upright BGR picture.
+    pub image: core::Mat,
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame { index: 0, t_s: 0.0, image: core::Mat::default() }
+    }
+}
+
+/// A clip that decodes fewer than this fraction of its declared frames is reported as truncated.
+const TRUNCATED_FRACTION: f64 = 0.75;
+
+/// Decoders FFmpeg uses for things that are not pictures: text and raw bytes "open" as video.
+const NON_VIDEO_FOURCCS: [&str; 6] = ["ansi", "bint", "tty", "xbin", "idf", "adf"];
+
+/// A clip opened for streaming.
+pub struct VideoReader {
+    path: PathBuf,
+    cap: videoio::VideoCapture,
+    info: VideoInfo,
+    rotate_code: Option<i32>,
+    scratch: core::Mat,
+    decoded: u64,
+    last_t_s: Option<f64>,
+    last_dt_s: f64,
+}
+
+impl VideoReader {
+    /// Opens and validates `path`. `slowmo_factor` divides every timestamp (8 for a 240 fps capture
+    /// exported at 30 fps).
+    pub fn open(path: &Path, slowmo_factor: f64) -> Result<Self, VideoError> {
+        if !(slowmo_factor.is_finite() && slowmo_factor > 0.0) {
+            return Err(VideoError::BadSlowmo(slowmo_factor));
+        }
+        check_file(path)?;
+        let name = path.to_str().ok_or(VideoError::CannotOpen)?;
+        quiet_backend_logs();
+        let mut cap = videoio::VideoCapture::from_file(name, videoio::CAP_FFMPEG)?;
+        if !cap.is_opened()? {
+            return Err(VideoError::CannotOpen);
+        }
+        // OpenCV 4.6 does not take this as an open() parameter; it is honoured from the next read.
+        cap.set(videoio::CAP_PROP_ORIENTATION_AUTO, 0.0)?;
+        let fourcc_code = cap.get(videoio::CAP_PROP_FOURCC)? as i64 as u32;
+        let codec = fourcc_to_string(fourcc_code);
+        if NON_VIDEO_FOURCCS.contains(&codec.trim()) {
+            return Err(VideoError::NotVideo { fourcc: codec });
+        }
+        let coded_w = cap.get(videoio::CAP_PROP_FRAME_WIDTH)?;
+        let coded_h = cap.get(videoio::CAP_PROP_FRAME_HEIGHT)?;
+        let fps = cap.get(videoio::CAP_PROP_FPS)?;
+        let frames = cap.get(videoio::CAP_PROP_FRAME_COUNT)?;
+        if !(16.0..=16384.0).contains(&coded_w) || !(16.0..=16384.0).contains(&coded_h) {
+            return Err(VideoError::BadHeader { what: format!("frame size {coded_w}x{coded_h}") });
+        }
+        if !(fps.is_finite() && fps > 0.0 && fps <= 2000.0) {
+            return Err(VideoError::BadHeader { what: format!("frame rate {fps}") });
+        }
+        if !(frames.is_finite() && frames >= 1.0 && frames <= 1.0e8) {
+            return Err(VideoError::BadHeader { what: format!("frame count {frames}") });
+        }
+        let meta = cap.get(videoio::CAP_PROP_ORIENTATION_META)?;
+        let rotation_deg = (((meta.round() as i64) % 360 + 360) % 360) as u32;
+        // Verified pixel-identical to ffmpeg's own auto-rotation (tests/it/video.rs).
+        let rotate_code = match rotation_deg {
+            90 => Some(core::ROTATE_90_COUNTERCLOCKWISE),
+            180 => Some(core::ROTATE_180),
+            270 => Some(core::ROTATE_90_CLOCKWISE),
+            _ => None,
+        };
+        let rotation_deg = if rotate_code.is_some() { rotation_deg } else { 0 };
+        let (width, height) = if rotation_deg % 180 == 90 { (coded_h, coded_w) } else { (coded_w, coded_h) };
+        Ok(VideoReader {
+            path: path.to_path_buf(),
+            cap,
+            info: VideoInfo {
+                width: width as u32,
+                height: height as u32,
+                fps,
+                frames_declared: frames as u64,
+                rotation_deg,
+                codec,
+                slowmo_factor,
+            },
+            rotate_code,
+            scratch: core::Mat::default(),
+            decoded: 0,
+            last_t_s: None,
+            last_dt_s: 1.0 / fps / slowmo_factor,
+        })
+    }
+
+    /// Facts about the clip.
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    /// The file this reader decodes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames decoded so far.
+    pub fn decoded(&self) -> u64 {
+        self.decoded
+    }
+
+    /// Decodes the next frame into `frame`, reusing its buffer. Returns `Ok(false)` at the end.
+    pub fn read_into(&mut self, frame: &mut Frame) -> Result<bool, VideoError> {
+        let mut failures = 0;
+        loop {
+            let target = if self.rotate_code.is_some() { &mut self.scratch } else { &mut frame.image };
+            if self.cap.read(target)? && !target.empty() {
+                break;
+            }
+            failures += 1;
+            if failures > MAX_READ_RETRIES {
+                return Ok(false);
+            }
+        }
+        if let Some(code) = self.rotate_code {
+            core::rotate(&self.scratch, &mut frame.image, code)?;
+        }
+        let pos_s = self.cap.get(videoio::CAP_PROP_POS_MSEC)? / 1000.0 / self.info.slowmo_factor;
+        let t_s = match self.last_t_s {
+            // OpenCV reports 0 (or repeats) for the last frames of a file: extrapolate.
+            Some(last) if !(pos_s > last) => last + self.last_dt_s,
+            Some(last) => {
+                self.last_dt_s = pos_s - last;
+                pos_s
+            }
+            None => pos_s,
+        };
+        frame.index = self.decoded;
+        frame.t_s = t_s;
+        self.last_t_s = Some(t_s);
+        self.decoded += 1;
+        Ok(true)
+    }
+
+    /// Call after the last frame: an error when the stream ended far short of the declared length.
+    pub fn finish(&self) -> Result<(), VideoError> {
+        if self.decoded == 0 {
+            return Err(VideoError::NoFrames);
+        }
+        // Declared counts are loose: edit lists and variable frame rates make real clips decode
+        // up to ~20 % fewer frames than their header says. A file cut short by a failed copy
+        // mostly loses its index (and fails to open); one with the index first ends far short.
+        let declared = self.info.frames_declared;
+        if (self.decoded as f64) < TRUNCATED_FRACTION * declared as f64 {
+            return Err(VideoError::Truncated { decoded: self.decoded, declared });
+        }
+        Ok(())
+    }
+}
+
+/// OpenCV and FFmpeg print their own complaints about bad files on stderr; formcheck reports each
+/// problem once, in its own words. A user's explicit settings win.
+fn quiet_backend_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for (var, value) in [("OPENCV_LOG_LEVEL", "SILENT"), ("OPENCV_FFMPEG_LOGLEVEL", "-8")] {
+            if std::env::var_os(var).is_none() {
+                std::env::set_var(var, value);
+            }
+        }
+        let _ = core::set_log_level(core::LogLevel::LOG_LEVEL_SILENT);
+    });
+}
+
+fn check_file(path: &Path) -> Result<(), VideoError> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(VideoError::NotFound),
+        Err(e) => return Err(VideoError::Io(e)),
+    };
+    if !meta.is_file() {
+        return Err(VideoError::NotAFile);
+    }
+    if meta.len() == 0 {
+        return Err(VideoError::Empty);
+    }
+    // OpenCV reports an unreadable file only as "cannot open": find out the real reason first.
+    std::fs::File::open(path)?;
+    Ok(())
+}
+
+fn fourcc_to_string(code: u32) -> String {
+    code.to_le_bytes()
+        .iter()
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fourcc_round_trip() {
+        let code = u32::from_le_bytes(*b"avc1");
+        assert_eq!(fourcc_to_string(code), "avc1");
+        assert_eq!(fourcc_to_string(u32::from_le_bytes(*b"tty ")), "tty");
+    }
+
+    #[test]
+    fn missing_and_empty_files_are_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("nope.mp4");
+        assert!(matches!(VideoReader::open(&missing, 1.0), Err(VideoError::NotFound)));
+        let empty = dir.path().join("empty.mp4");
+        std::fs::write(&empty, b"").expect("write");
+        assert!(matches!(VideoReader::open(&empty, 1.0), Err(VideoError::Empty)));
+        assert!(matches!(VideoReader::open(dir.path(), 1.0), Err(VideoError::NotAFile)));
+        let text = dir.path().join("text.mp4");
+        std::fs::write(&text, b"hello, this is not a video\n".repeat(100)).expect("write");
+        assert!(VideoReader::open(&text, 1.0).is_err());
+        assert!(matches!(VideoReader::open(&text, 0.0), Err(VideoError::BadSlowmo(_))));
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests, compiled into one test binary. Tests that need the real clips read them from
+//! `$FORMCHECK_CLIPS_DIR` (default `../shared/clips` beside the project); without them those tests
+//! say so and skip, unless `FORMCHECK_REQUIRE_CLIPS=1` (set by CI) makes that a failure.
+
+mod cli;
+mod common;
+mod fidelity;
+mod video;

@@ -1,0 +1,140 @@
+//! Video input on real clips: upright frames for rotated containers (pixel-compared with ffmpeg's
+//! own rotation), container timestamps (compared with ffprobe), the slow-motion factor, and damage
+//! mid-stream being skipped rather than ending the clip.
+
+use std::path::Path;
+use std::process::Command;
+
+use formcheck::video::{Frame, VideoReader};
+use opencv::prelude::*;
+
+use crate::common::{self, run_ok};
+
+/// First `n` frames as raw BGR from ffmpeg (which applies the rotation metadata itself).
+fn ffmpeg_frames_bgr(clip: &Path, n: usize) -> Vec<u8> {
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(clip)
+            .args(["-frames:v", &n.to_string(), "-f", "rawvideo", "-pix_fmt", "bgr24", "-"]),
+    )
+}
+
+fn read_all(path: &Path, slowmo: f64) -> (VideoReader, Vec<(u64, f64)>, Vec<u8>) {
+    let mut reader = VideoReader::open(path, slowmo).expect("open");
+    let mut frame = Frame::default();
+    let mut stamps = Vec::new();
+    let mut first = Vec::new();
+    while reader.read_into(&mut frame).expect("read") {
+        if stamps.is_empty() {
+            first = frame.image.data_bytes().expect("bytes").to_vec();
+        }
+        stamps.push((frame.index, frame.t_s));
+    }
+    (reader, stamps, first)
+}
+
+fn rotated_copy(src: &Path, dir: &Path, rotate: u32) -> std::path::PathBuf {
+    let out = dir.join(format!("rot{rotate}.mov"));
+    run_ok(Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(src).args([
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        &format!("rotate={rotate}"),
+    ]).arg(&out));
+    out
+}
+
+#[test]
+fn rotated_containers_decode_upright_like_ffmpeg() {
+    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let dir = tempfile::tempdir().expect("temp");
+    for rotate in [90u32, 180, 270] {
+        let rotated = rotated_copy(&src, dir.path(), rotate);
+        let reader = VideoReader::open(&rotated, 1.0).expect("open rotated");
+        let info = reader.info().clone();
+        assert_eq!(info.rotation_deg, rotate);
+        if rotate == 180 {
+            assert_eq!((info.width, info.height), (1280, 720));
+        } else {
+            assert_eq!((info.width, info.height), (720, 1280), "rotate={rotate}");
+        }
+        drop(reader);
+        let (_, stamps, ours) = read_all(&rotated, 1.0);
+        assert_eq!(stamps.len(), 111);
+        let theirs = ffmpeg_frames_bgr(&rotated, 1);
+        assert_eq!(ours.len(), theirs.len(), "rotate={rotate}: frame size differs from ffmpeg's");
+        let mean_abs = ours.iter().zip(&theirs).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / ours.len() as f64;
+        assert!(mean_abs < 1.0, "rotate={rotate}: mean abs difference from ffmpeg's upright frame {mean_abs:.2}");
+    }
+}
+
+#[test]
+fn pose_on_a_rotated_container_matches_the_original() {
+    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let dir = tempfile::tempdir().expect("temp");
+    let rotated = rotated_copy(&src, dir.path(), 270);
+    let mut engine = common::engine();
+    let a = common::track(&mut engine, &src);
+    let b = common::track(&mut engine, &rotated);
+    assert_eq!(a.frames.len(), b.frames.len());
+    assert_eq!((b.video.width, b.video.height), (a.video.width, a.video.height), "upright size must not change");
+    let mut dists = Vec::new();
+    for (fa, fb) in a.frames.iter().zip(&b.frames) {
+        if let (Some(la), Some(lb)) = (&fa.landmarks, &fb.landmarks) {
+            for i in [11, 12, 23, 24, 25, 26, 27, 28] {
+                dists.push((la[i][0] - lb[i][0]).hypot(la[i][1] - lb[i][1]));
+            }
+        }
+    }
+    assert!(dists.len() > 100 * 8, "too few frames with a pose on both");
+    let med = common::median(&mut dists);
+    assert!(med < 1.0, "median landmark distance {med:.2} px between rotated and original clip");
+}
+
+#[test]
+fn timestamps_follow_the_container() {
+    // Clips with a variable or fractional frame rate.
+    for name in ["mattiolato_bad_02.mp4", "mattiolato_bad_03.mp4", "siriwan_edited7.mp4", "gymapp_deadlift_1080p60.mp4"] {
+        let Some(path) = common::clip(name) else { return };
+        let truth = common::ffprobe_frame_times(&path);
+        let (_, stamps, _) = read_all(&path, 1.0);
+        assert_eq!(stamps.len(), truth.len(), "{name}: frame count differs from ffprobe");
+        let t0 = stamps[0].1;
+        for ((i, t), want) in stamps.iter().zip(&truth) {
+            assert!(((t - t0) - want).abs() < 0.002, "{name} frame {i}: t = {:.4} s, ffprobe {want:.4} s", t - t0);
+        }
+        // Strictly increasing, the last two frames included (OpenCV reports 0 there).
+        assert!(stamps.windows(2).all(|w| w[1].1 > w[0].1), "{name}: timestamps not increasing");
+    }
+}
+
+#[test]
+fn slowmo_factor_divides_time() {
+    let Some(path) = common::clip("posereader_good.mp4") else { return };
+    let (_, real, _) = read_all(&path, 1.0);
+    let (_, slow, _) = read_all(&path, 4.0);
+    for (a, b) in real.iter().zip(&slow) {
+        assert!((a.1 / 4.0 - b.1).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn damage_mid_stream_is_skipped_not_treated_as_the_end() {
+    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let dir = tempfile::tempdir().expect("temp");
+    let mut bytes = std::fs::read(&src).expect("read");
+    // Overwrite 8 KiB of the compressed stream at 40 % of the file with garbage.
+    let at = bytes.len() * 2 / 5;
+    for (k, b) in bytes[at..at + 8192].iter_mut().enumerate() {
+        *b = (k * 131 % 251) as u8;
+    }
+    let damaged = dir.path().join("damaged.mp4");
+    std::fs::write(&damaged, &bytes).expect("write");
+    let (reader, stamps, _) = read_all(&damaged, 1.0);
+    let declared = reader.info().frames_declared as usize;
+    // Frames after the damage still arrive: far more than the 40 % before it.
+    assert!(stamps.len() as f64 >= 0.9 * declared as f64, "decoded {} of {declared}", stamps.len());
+    assert!(stamps.last().expect("frames").1 > 3.0, "stopped at the damage");
+    reader.finish().expect("a damaged but mostly decodable clip is accepted");
+}
