@@ -12,13 +12,20 @@ fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push(p.strip_prefix(dir).expect("under dir").display().to_string());
+                out.push(
+                    p.strip_prefix(dir)
+                        .expect("under dir")
+                        .display()
+                        .to_string(),
+                );
             }
         }
     }
@@ -36,11 +43,18 @@ fn bad_inputs(dir: &Path, real_clip: Option<&Path>) -> Vec<(std::path::PathBuf, 
     std::fs::write(&text, "squat 100kg x5\n".repeat(200)).expect("write");
     bad.push((text, "not a video"));
     let random = dir.join("random.mp4");
-    std::fs::write(&random, (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>())
-        .expect("write");
+    std::fs::write(
+        &random,
+        (0..200_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .expect("write");
     bad.push((random, "not a video"));
     let png = dir.join("picture.mp4");
-    image::RgbImage::from_pixel(64, 48, image::Rgb([200, 30, 30])).save_with_format(&png, image::ImageFormat::Png).expect("png");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([200, 30, 30]))
+        .save_with_format(&png, image::ImageFormat::Png)
+        .expect("png");
     bad.push((png, ""));
     bad.push((dir.join("does_not_exist.mp4"), "no such file"));
     let folder = dir.join("folder.mp4");
@@ -54,7 +68,13 @@ fn bad_inputs(dir: &Path, real_clip: Option<&Path>) -> Vec<(std::path::PathBuf, 
         bad.push((cut, ""));
         // Index first (faststart), then cut at 60 %: it opens, then the stream ends early.
         let faststart = dir.join("faststart.mp4");
-        run_ok(Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(real).args(["-c", "copy", "-movflags", "+faststart"]).arg(&faststart));
+        run_ok(
+            Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-i"])
+                .arg(real)
+                .args(["-c", "copy", "-movflags", "+faststart"])
+                .arg(&faststart),
+        );
         let fs_bytes = std::fs::read(&faststart).expect("read");
         let cut2 = dir.join("truncated_faststart.mp4");
         std::fs::write(&cut2, &fs_bytes[..fs_bytes.len() * 3 / 5]).expect("write");
@@ -70,22 +90,59 @@ fn each_bad_input_gets_one_clear_line_and_no_output() {
     let bad = bad_inputs(dir.path(), real.as_deref());
     let out = dir.path().join("out");
     for (path, reason) in &bad {
-        let res = common::bin().arg("analyze").arg(path).arg("-o").arg(&out).output().expect("run formcheck");
+        let res = common::bin()
+            .arg("analyze")
+            .arg(path)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .expect("run formcheck");
         let stderr = String::from_utf8_lossy(&res.stderr);
-        assert_eq!(res.status.code(), Some(1), "{}: exit {:?}, stderr {stderr}", path.display(), res.status.code());
-        assert!(!stderr.contains("panicked"), "{}: panic: {stderr}", path.display());
+        assert_eq!(
+            res.status.code(),
+            Some(1),
+            "{}: exit {:?}, stderr {stderr}",
+            path.display(),
+            res.status.code()
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "{}: panic: {stderr}",
+            path.display()
+        );
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{}: expected one error line, got {stderr:?}", path.display());
+        assert_eq!(
+            lines.len(),
+            1,
+            "{}: expected one error line, got {stderr:?}",
+            path.display()
+        );
         let name = path.file_name().expect("name").to_string_lossy();
-        assert!(lines[0].contains(name.as_ref()), "error line does not name the file: {}", lines[0]);
-        assert!(lines[0].contains(reason), "{}: error line lacks '{reason}': {}", path.display(), lines[0]);
-        assert!(files_under(&out).is_empty(), "{}: left files behind: {:?}", path.display(), files_under(&out));
+        assert!(
+            lines[0].contains(name.as_ref()),
+            "error line does not name the file: {}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains(reason),
+            "{}: error line lacks '{reason}': {}",
+            path.display(),
+            lines[0]
+        );
+        assert!(
+            files_under(&out).is_empty(),
+            "{}: left files behind: {:?}",
+            path.display(),
+            files_under(&out)
+        );
     }
 }
 
 #[test]
 fn a_batch_with_bad_files_still_analyses_the_good_clip() {
-    let Some(good) = common::clip("posereader_good.mp4") else { return };
+    let Some(good) = common::clip("posereader_good.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp");
     let bad = bad_inputs(dir.path(), None);
     let out = dir.path().join("out");
@@ -98,26 +155,52 @@ fn a_batch_with_bad_files_still_analyses_the_good_clip() {
         .arg(&out)
         .output()
         .expect("run formcheck");
-    assert_eq!(res.status.code(), Some(1), "some clips failed: exit must be 1");
-    assert_eq!(files_under(&out), vec!["posereader_good/poses.json".to_string()]);
+    assert_eq!(
+        res.status.code(),
+        Some(1),
+        "some clips failed: exit must be 1"
+    );
+    assert_eq!(
+        files_under(&out),
+        vec!["posereader_good/poses.json".to_string()]
+    );
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(stderr.lines().count(), 2, "one line per bad file: {stderr}");
 }
 
 #[test]
 fn poses_json_has_the_documented_shape() {
-    let Some(clip) = common::clip("posereader_nico.mp4") else { return };
+    let Some(clip) = common::clip("posereader_nico.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp");
-    let res = common::bin().arg("analyze").arg(&clip).arg("-o").arg(dir.path()).output().expect("run");
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let res = common::bin()
+        .arg("analyze")
+        .arg(&clip)
+        .arg("-o")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let path = dir.path().join("posereader_nico").join("poses.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("poses.json")).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("poses.json")).expect("json");
     assert_eq!(json["schema_version"], 1);
     let video = &json["video"];
-    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(600), Some(600)));
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64()),
+        (Some(600), Some(600))
+    );
     assert_eq!(video["rotation_deg"], 0);
     let frames = json["frames"].as_array().expect("frames");
-    assert_eq!(frames.len() as u64, video["frames"].as_u64().expect("count"));
+    assert_eq!(
+        frames.len() as u64,
+        video["frames"].as_u64().expect("count")
+    );
     assert_eq!(frames.len(), common::ffprobe_frame_times(&clip).len());
     assert_eq!(json["model"]["names"].as_array().expect("names").len(), 33);
     let mut found = 0;
@@ -127,14 +210,32 @@ fn poses_json_has_the_documented_shape() {
             found += 1;
             assert_eq!(lms.len(), 33);
             for p in lms {
-                let (x, y, v) = (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"), p[2].as_f64().expect("v"));
-                assert!((-600.0..1200.0).contains(&x) && (-600.0..1200.0).contains(&y) && (0.0..=1.0).contains(&v));
+                let (x, y, v) = (
+                    p[0].as_f64().expect("x"),
+                    p[1].as_f64().expect("y"),
+                    p[2].as_f64().expect("v"),
+                );
+                assert!(
+                    (-600.0..1200.0).contains(&x)
+                        && (-600.0..1200.0).contains(&y)
+                        && (0.0..=1.0).contains(&v)
+                );
             }
             let back = &f["back"];
-            assert_eq!(back["back_if_facing_right"].as_array().expect("outline").len(), 41);
+            assert_eq!(
+                back["back_if_facing_right"]
+                    .as_array()
+                    .expect("outline")
+                    .len(),
+                41
+            );
         }
     }
-    assert!(found as f64 >= 0.95 * frames.len() as f64, "lifter found on {found} of {} frames", frames.len());
+    assert!(
+        found as f64 >= 0.95 * frames.len() as f64,
+        "lifter found on {found} of {} frames",
+        frames.len()
+    );
     // The saved track reads back through the library's own loader.
     let track = formcheck::posetrack::PoseTrack::load(&path).expect("load");
     assert_eq!(track.frames.len(), frames.len());
@@ -146,17 +247,38 @@ fn a_wrong_model_file_is_named_with_what_is_wrong() {
     let clip = dir.path().join("x.mp4");
     std::fs::write(&clip, b"unused").expect("write");
     // The detector given as the landmark model: loads, but its inputs are wrong.
-    let detector = common::project_dir().join("models").join("pose_detection.onnx");
-    let res = common::bin().arg("analyze").arg(&clip).arg("--model").arg(&detector).output().expect("run");
+    let detector = common::project_dir()
+        .join("models")
+        .join("pose_detection.onnx");
+    let res = common::bin()
+        .arg("analyze")
+        .arg(&clip)
+        .arg("--model")
+        .arg(&detector)
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(stderr.contains("pose_detection.onnx") && stderr.contains("not the BlazePose landmark model"), "{stderr}");
+    assert!(
+        stderr.contains("pose_detection.onnx")
+            && stderr.contains("not the BlazePose landmark model"),
+        "{stderr}"
+    );
     assert!(stderr.contains("shape"), "{stderr}");
     // A file that is not a model at all.
-    let res = common::bin().arg("analyze").arg(&clip).arg("--model").arg(&clip).output().expect("run");
+    let res = common::bin()
+        .arg("analyze")
+        .arg(&clip)
+        .arg("--model")
+        .arg(&clip)
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(stderr.contains("cannot load model") && stderr.contains("x.mp4"), "{stderr}");
+    assert!(
+        stderr.contains("cannot load model") && stderr.contains("x.mp4"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"));
 }
 
@@ -172,5 +294,8 @@ fn a_missing_runtime_library_is_reported() {
         .expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(stderr.contains("ONNX Runtime") && stderr.contains("nowhere.so"), "{stderr}");
+    assert!(
+        stderr.contains("ONNX Runtime") && stderr.contains("nowhere.so"),
+        "{stderr}"
+    );
 }

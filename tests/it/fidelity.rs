@@ -31,20 +31,27 @@ struct ClipFidelity {
 }
 
 fn reference_frames(path: &Path) -> Vec<Option<Vec<[f64; 2]>>> {
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("read reference")).expect("json");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("read reference")).expect("json");
     json["frames"]
         .as_array()
         .expect("frames")
         .iter()
         .map(|f| {
             f["landmarks"].as_array().map(|lms| {
-                lms.iter().map(|p| [p[0].as_f64().expect("x"), p[1].as_f64().expect("y")]).collect::<Vec<_>>()
+                lms.iter()
+                    .map(|p| [p[0].as_f64().expect("x"), p[1].as_f64().expect("y")])
+                    .collect::<Vec<_>>()
             })
         })
         .collect()
 }
 
-fn compare(name: &str, ours: &formcheck::posetrack::PoseTrack, reference: &[Option<Vec<[f64; 2]>>]) -> (ClipFidelity, Vec<f64>) {
+fn compare(
+    name: &str,
+    ours: &formcheck::posetrack::PoseTrack,
+    reference: &[Option<Vec<[f64; 2]>>],
+) -> (ClipFidelity, Vec<f64>) {
     let torso_of = |r: &Vec<[f64; 2]>| {
         let mid = |a: [f64; 2], b: [f64; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
         let (sh, hp) = (mid(r[11], r[12]), mid(r[23], r[24]));
@@ -66,7 +73,10 @@ fn compare(name: &str, ours: &formcheck::posetrack::PoseTrack, reference: &[Opti
         if torso < 1.0 {
             continue;
         }
-        let mut d: Vec<f64> = COMPARED.iter().map(|&i| (l[i][0] - r[i][0]).hypot(l[i][1] - r[i][1]) / torso).collect();
+        let mut d: Vec<f64> = COMPARED
+            .iter()
+            .map(|&i| (l[i][0] - r[i][0]).hypot(l[i][1] - r[i][1]) / torso)
+            .collect();
         per_frame.push(median(&mut d));
     }
     let mut sorted = per_frame.clone();
@@ -74,37 +84,71 @@ fn compare(name: &str, ours: &formcheck::posetrack::PoseTrack, reference: &[Opti
     let fid = ClipFidelity {
         name: name.to_string(),
         compared_frames: per_frame.len(),
-        median_frac: if sorted.is_empty() { f64::NAN } else { median(&mut sorted.clone()) },
-        p90_frac: sorted.get(sorted.len() * 9 / 10).copied().unwrap_or(f64::NAN),
-        found_frac: if mp_found == 0 { 1.0 } else { both as f64 / mp_found as f64 },
-        found_raw_frac: if mp_found_raw == 0 { 1.0 } else { both_raw as f64 / mp_found_raw as f64 },
+        median_frac: if sorted.is_empty() {
+            f64::NAN
+        } else {
+            median(&mut sorted.clone())
+        },
+        p90_frac: sorted
+            .get(sorted.len() * 9 / 10)
+            .copied()
+            .unwrap_or(f64::NAN),
+        found_frac: if mp_found == 0 {
+            1.0
+        } else {
+            both as f64 / mp_found as f64
+        },
+        found_raw_frac: if mp_found_raw == 0 {
+            1.0
+        } else {
+            both_raw as f64 / mp_found_raw as f64
+        },
     };
     (fid, per_frame)
 }
 
 #[test]
 fn landmarks_match_mediapipe_on_every_reference_clip() {
-    let Some(clips) = common::clips_dir() else { return };
+    let Some(clips) = common::clips_dir() else {
+        return;
+    };
     let refs = common::mediapipe_reference_dir(&clips);
     let mut names: Vec<String> = std::fs::read_dir(&refs)
         .expect("reference folder")
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_suffix(".json")
+                .map(str::to_string)
+        })
         .filter(|n| clips.join(format!("{n}.mp4")).is_file())
         .collect();
     names.sort();
-    assert!(!names.is_empty(), "no reference landmark files in {}", refs.display());
+    assert!(
+        !names.is_empty(),
+        "no reference landmark files in {}",
+        refs.display()
+    );
     let mut engine = common::engine();
     let mut pooled = Vec::new();
     let mut results = Vec::new();
     for name in &names {
         let track = common::track(&mut engine, &clips.join(format!("{name}.mp4")));
         let reference = reference_frames(&refs.join(format!("{name}.json")));
-        assert_eq!(track.frames.len(), reference.len(), "{name}: frame count differs from the reference");
+        assert_eq!(
+            track.frames.len(),
+            reference.len(),
+            "{name}: frame count differs from the reference"
+        );
         let (fid, per_frame) = compare(name, &track, &reference);
         pooled.extend(per_frame);
         results.push(fid);
     }
-    println!("{:34} {:>7} {:>9} {:>8} {:>8} {:>10}", "clip", "frames", "median%", "p90%", "found%", "found_raw%");
+    println!(
+        "{:34} {:>7} {:>9} {:>8} {:>8} {:>10}",
+        "clip", "frames", "median%", "p90%", "found%", "found_raw%"
+    );
     for r in &results {
         println!(
             "{:34} {:>7} {:>9.2} {:>8.1} {:>8.1} {:>10.1}",
@@ -117,10 +161,28 @@ fn landmarks_match_mediapipe_on_every_reference_clip() {
         );
     }
     let pooled_median = median(&mut pooled);
-    println!("pooled median {:.2} % over {} frames", 100.0 * pooled_median, pooled.len());
-    assert!(pooled_median <= 0.05, "pooled median {:.2} % > 5 %", 100.0 * pooled_median);
+    println!(
+        "pooled median {:.2} % over {} frames",
+        100.0 * pooled_median,
+        pooled.len()
+    );
+    assert!(
+        pooled_median <= 0.05,
+        "pooled median {:.2} % > 5 %",
+        100.0 * pooled_median
+    );
     for r in &results {
-        assert!(r.median_frac.is_nan() || r.median_frac <= 0.08, "{}: median {:.2} % > 8 %", r.name, 100.0 * r.median_frac);
-        assert!(r.found_frac >= 0.95, "{}: lifter found on {:.1} % of MediaPipe's frames", r.name, 100.0 * r.found_frac);
+        assert!(
+            r.median_frac.is_nan() || r.median_frac <= 0.08,
+            "{}: median {:.2} % > 8 %",
+            r.name,
+            100.0 * r.median_frac
+        );
+        assert!(
+            r.found_frac >= 0.95,
+            "{}: lifter found on {:.1} % of MediaPipe's frames",
+            r.name,
+            100.0 * r.found_frac
+        );
     }
 }

@@ -16,7 +16,15 @@ fn ffmpeg_frames_bgr(clip: &Path, n: usize) -> Vec<u8> {
         Command::new("ffmpeg")
             .args(["-v", "error", "-i"])
             .arg(clip)
-            .args(["-frames:v", &n.to_string(), "-f", "rawvideo", "-pix_fmt", "bgr24", "-"]),
+            .args([
+                "-frames:v",
+                &n.to_string(),
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "bgr24",
+                "-",
+            ]),
     )
 }
 
@@ -36,18 +44,21 @@ fn read_all(path: &Path, slowmo: f64) -> (VideoReader, Vec<(u64, f64)>, Vec<u8>)
 
 fn rotated_copy(src: &Path, dir: &Path, rotate: u32) -> std::path::PathBuf {
     let out = dir.join(format!("rot{rotate}.mov"));
-    run_ok(Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(src).args([
-        "-c",
-        "copy",
-        "-metadata:s:v:0",
-        &format!("rotate={rotate}"),
-    ]).arg(&out));
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(src)
+            .args(["-c", "copy", "-metadata:s:v:0", &format!("rotate={rotate}")])
+            .arg(&out),
+    );
     out
 }
 
 #[test]
 fn rotated_containers_decode_upright_like_ffmpeg() {
-    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let Some(src) = common::clip("bichraix_good014.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp");
     for rotate in [90u32, 180, 270] {
         let rotated = rotated_copy(&src, dir.path(), rotate);
@@ -63,15 +74,29 @@ fn rotated_containers_decode_upright_like_ffmpeg() {
         let (_, stamps, ours) = read_all(&rotated, 1.0);
         assert_eq!(stamps.len(), 111);
         let theirs = ffmpeg_frames_bgr(&rotated, 1);
-        assert_eq!(ours.len(), theirs.len(), "rotate={rotate}: frame size differs from ffmpeg's");
-        let mean_abs = ours.iter().zip(&theirs).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / ours.len() as f64;
-        assert!(mean_abs < 1.0, "rotate={rotate}: mean abs difference from ffmpeg's upright frame {mean_abs:.2}");
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "rotate={rotate}: frame size differs from ffmpeg's"
+        );
+        let mean_abs = ours
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .sum::<f64>()
+            / ours.len() as f64;
+        assert!(
+            mean_abs < 1.0,
+            "rotate={rotate}: mean abs difference from ffmpeg's upright frame {mean_abs:.2}"
+        );
     }
 }
 
 #[test]
 fn pose_on_a_rotated_container_matches_the_original() {
-    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let Some(src) = common::clip("bichraix_good014.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp");
     // rotate=270: players (and formcheck) turn the 1280x720 picture 90 deg clockwise, so the
     // upright frame is 720x1280 and a point (x, y) of the original lands at (719 - y, x).
@@ -80,12 +105,16 @@ fn pose_on_a_rotated_container_matches_the_original() {
     let a = common::track(&mut engine, &src);
     let b = common::track(&mut engine, &rotated);
     assert_eq!(a.frames.len(), b.frames.len());
-    assert_eq!((b.video.width, b.video.height), (a.video.height, a.video.width));
+    assert_eq!(
+        (b.video.width, b.video.height),
+        (a.video.height, a.video.width)
+    );
     let h = a.video.height as f64;
     let mut dists = Vec::new();
     for (fa, fb) in a.frames.iter().zip(&b.frames) {
         if let (Some(la), Some(lb)) = (&fa.landmarks, &fb.landmarks) {
-            let mid = |i: usize, j: usize| ((la[i][0] + la[j][0]) / 2.0, (la[i][1] + la[j][1]) / 2.0);
+            let mid =
+                |i: usize, j: usize| ((la[i][0] + la[j][0]) / 2.0, (la[i][1] + la[j][1]) / 2.0);
             let (sh, hp) = (mid(11, 12), mid(23, 24));
             let torso = (sh.0 - hp.0).hypot(sh.1 - hp.1);
             for i in [11, 12, 23, 24, 25, 26, 27, 28] {
@@ -98,7 +127,11 @@ fn pose_on_a_rotated_container_matches_the_original() {
     let med = common::median(&mut dists);
     // The crop follows the body's own axis, so the model sees nearly the same pixels either way;
     // a wrong rotation direction would put the pose tens of percent away.
-    assert!(med < 0.03, "median landmark distance {:.1} % of the torso between rotated and original", 100.0 * med);
+    assert!(
+        med < 0.03,
+        "median landmark distance {:.1} % of the torso between rotated and original",
+        100.0 * med
+    );
 }
 
 #[test]
@@ -106,23 +139,44 @@ fn timestamps_follow_the_container() {
     // Clips with a variable or fractional frame rate, and one with B-frames whose first frame
     // OpenCV mistimes. Checked on the pose track: what users get.
     let mut engine = None;
-    for name in ["mattiolato_bad_02.mp4", "mattiolato_bad_03.mp4", "siriwan_edited7.mp4", "gymapp_deadlift_1080p60.mp4"] {
-        let Some(path) = common::clip(name) else { return };
+    for name in [
+        "mattiolato_bad_02.mp4",
+        "mattiolato_bad_03.mp4",
+        "siriwan_edited7.mp4",
+        "gymapp_deadlift_1080p60.mp4",
+    ] {
+        let Some(path) = common::clip(name) else {
+            return;
+        };
         let truth = common::ffprobe_frame_times(&path);
         let track = common::track(engine.get_or_insert_with(common::engine), &path);
-        assert_eq!(track.frames.len(), truth.len(), "{name}: frame count differs from ffprobe");
+        assert_eq!(
+            track.frames.len(),
+            truth.len(),
+            "{name}: frame count differs from ffprobe"
+        );
         let t0 = track.frames[0].t_s;
         for (f, want) in track.frames.iter().zip(&truth) {
-            assert!(((f.t_s - t0) - want).abs() < 0.002, "{name} frame {}: t = {:.4} s, ffprobe {want:.4} s", f.i, f.t_s - t0);
+            assert!(
+                ((f.t_s - t0) - want).abs() < 0.002,
+                "{name} frame {}: t = {:.4} s, ffprobe {want:.4} s",
+                f.i,
+                f.t_s - t0
+            );
         }
         // Strictly increasing, the last two frames included (OpenCV reports 0 there).
-        assert!(track.frames.windows(2).all(|w| w[1].t_s > w[0].t_s), "{name}: timestamps not increasing");
+        assert!(
+            track.frames.windows(2).all(|w| w[1].t_s > w[0].t_s),
+            "{name}: timestamps not increasing"
+        );
     }
 }
 
 #[test]
 fn slowmo_factor_divides_time() {
-    let Some(path) = common::clip("posereader_good.mp4") else { return };
+    let Some(path) = common::clip("posereader_good.mp4") else {
+        return;
+    };
     let (_, real, _) = read_all(&path, 1.0);
     let (_, slow, _) = read_all(&path, 4.0);
     for (a, b) in real.iter().zip(&slow) {
@@ -132,7 +186,9 @@ fn slowmo_factor_divides_time() {
 
 #[test]
 fn damage_mid_stream_is_skipped_not_treated_as_the_end() {
-    let Some(src) = common::clip("bichraix_good014.mp4") else { return };
+    let Some(src) = common::clip("bichraix_good014.mp4") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("temp");
     let mut bytes = std::fs::read(&src).expect("read");
     // Overwrite 8 KiB of the compressed stream at 40 % of the file with garbage.
@@ -145,7 +201,16 @@ fn damage_mid_stream_is_skipped_not_treated_as_the_end() {
     let (reader, stamps, _) = read_all(&damaged, 1.0);
     let declared = reader.info().frames_declared as usize;
     // Frames after the damage still arrive: far more than the 40 % before it.
-    assert!(stamps.len() as f64 >= 0.9 * declared as f64, "decoded {} of {declared}", stamps.len());
-    assert!(stamps.last().expect("frames").1 > 3.0, "stopped at the damage");
-    reader.finish().expect("a damaged but mostly decodable clip is accepted");
+    assert!(
+        stamps.len() as f64 >= 0.9 * declared as f64,
+        "decoded {} of {declared}",
+        stamps.len()
+    );
+    assert!(
+        stamps.last().expect("frames").1 > 3.0,
+        "stopped at the damage"
+    );
+    reader
+        .finish()
+        .expect("a damaged but mostly decodable clip is accepted");
 }
