@@ -115,20 +115,20 @@ pub struct BackOutlineRecord {
     pub back_if_facing_left: Vec<Option<f64>>,
 }
 
-fn round_to(v: f64, step: f64) -> f64 {
-    (v / step).round() * step
+/// Rounds to `decimals` places so that the JSON shows the short decimal (dividing by a power of
+/// ten gives the double nearest to it; multiplying by 0.01 does not).
+fn round_to(v: f64, decimals: i32) -> f64 {
+    let k = 10f64.powi(decimals);
+    (v * k).round() / k
 }
 
 impl BackOutlineRecord {
     pub fn from_outline(o: &BackOutline) -> Self {
-        let widths = |w: &[Option<f32>]| {
-            w.iter()
-                .map(|v| v.map(|v| round_to(v as f64, 1e-4)))
-                .collect()
-        };
+        let widths =
+            |w: &[Option<f32>]| w.iter().map(|v| v.map(|v| round_to(v as f64, 4))).collect();
         BackOutlineRecord {
-            hip: [round_to(o.hip.x, 0.01), round_to(o.hip.y, 0.01)],
-            shoulder: [round_to(o.shoulder.x, 0.01), round_to(o.shoulder.y, 0.01)],
+            hip: [round_to(o.hip.x, 2), round_to(o.hip.y, 2)],
+            shoulder: [round_to(o.shoulder.x, 2), round_to(o.shoulder.y, 2)],
             back_if_facing_right: widths(&o.back_if_facing_right),
             back_if_facing_left: widths(&o.back_if_facing_left),
         }
@@ -138,7 +138,7 @@ impl BackOutlineRecord {
 impl PoseFrame {
     /// A frame record from what the pose stage saw (`None` = lifter not found).
     pub fn new(i: u64, t_s: f64, obs: Option<&PoseObservation>) -> Self {
-        let t_s = round_to(t_s, 1e-6);
+        let t_s = round_to(t_s, 6);
         match obs {
             None => PoseFrame {
                 i,
@@ -157,19 +157,19 @@ impl PoseFrame {
                         .iter()
                         .map(|k| {
                             [
-                                round_to(k.x, 0.01),
-                                round_to(k.y, 0.01),
-                                round_to(k.visibility, 1e-4),
+                                round_to(k.x, 2),
+                                round_to(k.y, 2),
+                                round_to(k.visibility, 4),
                             ]
                         })
                         .collect(),
                 ),
-                presence: Some(round_to(o.presence, 1e-4)),
+                presence: Some(round_to(o.presence, 4)),
                 roi: Some([
-                    round_to(o.roi.center.x, 0.01),
-                    round_to(o.roi.center.y, 0.01),
-                    round_to(o.roi.size_px, 0.01),
-                    round_to(o.roi.angle_rad, 1e-5),
+                    round_to(o.roi.center.x, 2),
+                    round_to(o.roi.center.y, 2),
+                    round_to(o.roi.size_px, 2),
+                    round_to(o.roi.angle_rad, 5),
                 ]),
                 detected: o.from_detector,
                 back: o.back.as_ref().map(BackOutlineRecord::from_outline),
@@ -189,7 +189,7 @@ impl VideoMeta {
             rotation_deg: info.rotation_deg,
             codec: info.codec.clone(),
             slowmo_factor: info.slowmo_factor,
-            duration_s: round_to(duration_s, 1e-6),
+            duration_s: round_to(duration_s, 6),
         }
     }
 }

@@ -65,6 +65,18 @@ impl Roi {
         }
     }
 
+    /// Smallest crop side worth running the model on (a person a few pixels tall is noise).
+    pub const MIN_SIZE_PX: f64 = 16.0;
+
+    /// Finite, and large enough to hold a person.
+    pub fn is_usable(&self) -> bool {
+        self.center.x.is_finite()
+            && self.center.y.is_finite()
+            && self.angle_rad.is_finite()
+            && self.size_px.is_finite()
+            && self.size_px >= Self::MIN_SIZE_PX
+    }
+
     /// Map from frame pixels to pixels of a `side` x `side` crop of this ROI.
     pub fn frame_to_crop(&self, side: f64) -> Affine {
         let s = side / self.size_px;
@@ -120,6 +132,14 @@ mod tests {
         let q = roi.frame_to_crop(256.0).apply(p);
         assert!((q.x - 128.0).abs() < 1e-9, "{q:?}");
         assert!(q.y < 128.0, "{q:?}");
+    }
+
+    #[test]
+    fn degenerate_rois_are_not_usable() {
+        let p = Point::new(10.0, 10.0);
+        assert!(!Roi::from_alignment(p, p, 1.25).is_usable(), "zero size");
+        assert!(!Roi::from_alignment(p, Point::new(f64::NAN, 0.0), 1.25).is_usable());
+        assert!(Roi::from_alignment(p, Point::new(10.0, 110.0), 1.25).is_usable());
     }
 
     #[test]

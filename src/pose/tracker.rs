@@ -191,7 +191,16 @@ impl PoseTracker {
                 }
             }
         }
-        if result.presence < self.cfg.min_presence {
+        // A degenerate output (non-finite numbers) is no pose, whatever the presence says.
+        let finite = result
+            .keypoints
+            .iter()
+            .all(|k| k.x.is_finite() && k.y.is_finite() && k.visibility.is_finite())
+            && result
+                .aux
+                .iter()
+                .all(|p| p.x.is_finite() && p.y.is_finite());
+        if result.presence < self.cfg.min_presence || !finite {
             self.roi_filter = AuxFilter::default();
             return Ok(None);
         }
@@ -216,7 +225,8 @@ impl PoseTracker {
         } else {
             result.aux
         };
-        self.next_roi = Some(Roi::from_alignment(hip, scale_point, self.cfg.roi_scale));
+        self.next_roi =
+            Some(Roi::from_alignment(hip, scale_point, self.cfg.roi_scale)).filter(Roi::is_usable);
         self.last_seen = Some(LastSeen {
             hip: result.aux[0],
             scale_px: result.aux[0].dist(result.aux[1]),
@@ -235,13 +245,15 @@ impl PoseTracker {
             Some(last) if t_s - last.t_s <= self.cfg.reacquire_window_s => self.same_person(&last),
             _ => self.most_likely_lifter(),
         };
-        Ok(chosen.map(|d| {
-            Roi::from_alignment(
-                d.keypoints[KP_HIP_CENTER],
-                d.keypoints[KP_FULL_BODY_SCALE],
-                self.cfg.roi_scale,
-            )
-        }))
+        Ok(chosen
+            .map(|d| {
+                Roi::from_alignment(
+                    d.keypoints[KP_HIP_CENTER],
+                    d.keypoints[KP_FULL_BODY_SCALE],
+                    self.cfg.roi_scale,
+                )
+            })
+            .filter(Roi::is_usable))
     }
 
     /// The detection nearest the last known lifter, if one is close enough and of similar size.

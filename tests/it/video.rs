@@ -214,3 +214,60 @@ fn damage_mid_stream_is_skipped_not_treated_as_the_end() {
         .finish()
         .expect("a damaged but mostly decodable clip is accepted");
 }
+
+#[test]
+fn hevc_in_a_mov_with_a_rotation_flag_decodes_like_an_iphone_clip() {
+    let Some(src) = common::clip("posereader_good.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let hevc = dir.path().join("hevc.mov");
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&src)
+            .args([
+                "-c:v",
+                "libx265",
+                "-preset",
+                "ultrafast",
+                "-x265-params",
+                "log-level=error",
+                "-tag:v",
+                "hvc1",
+            ])
+            .arg(&hevc),
+    );
+    // The rotation flag is only kept on a stream copy.
+    let rotated = dir.path().join("IMG_0001.MOV");
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&hevc)
+            .args(["-c", "copy", "-metadata:s:v:0", "rotate=90"])
+            .arg(&rotated),
+    );
+    let (reader, stamps, ours) = read_all(&rotated, 1.0);
+    assert_eq!(reader.info().codec, "hvc1");
+    assert_eq!(reader.info().rotation_deg, 90);
+    assert_eq!(stamps.len(), 62);
+    let theirs = ffmpeg_frames_bgr(&rotated, 1);
+    let mean_abs = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .sum::<f64>()
+        / ours.len() as f64;
+    assert_eq!(ours.len(), theirs.len());
+    assert!(
+        mean_abs < 1.0,
+        "mean abs difference from ffmpeg's upright frame {mean_abs:.2}"
+    );
+    let track = common::track(&mut common::engine(), &rotated);
+    let found = track
+        .frames
+        .iter()
+        .filter(|f| f.landmarks.is_some())
+        .count();
+    assert!(found >= 59, "lifter found on {found} of 62 frames");
+}
