@@ -9,8 +9,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::analysis;
+use crate::config::{Config, DEFAULT_TOML};
+use crate::output::write_atomic;
 use crate::pipeline::{self, ModelPaths, PoseEngine, Progress, Timings};
 use crate::pose::{self, ModelSize, TrackerConfig};
+use crate::posetrack::PoseTrack;
+use crate::report::Report;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,8 +30,49 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Decode clips, track the lifter with BlazePose and write OUT/<clip>/poses.json.
+    /// Analyse clips: track the lifter with BlazePose, split the set into reps and write
+    /// OUT/<clip>/{poses.json, report.json, reps.csv}.
     Analyze(AnalyzeArgs),
+    /// Re-run the analysis from saved poses.json files (no video, no model): seconds, for
+    /// re-tuning thresholds. Writes report.json and reps.csv beside each poses.json (or in --out).
+    Report(ReportArgs),
+    /// Configuration: `formcheck config print-default` prints every threshold with its unit.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the default configuration (TOML, with comments).
+    PrintDefault,
+}
+
+/// Thresholds: defaults < --config FILE < --set KEY=VALUE.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// A TOML file with the thresholds to change (see `formcheck config print-default`).
+    #[arg(long = "config", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Change one threshold, e.g. `--set faults.rounded_lower_back.fault_deg=20` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// poses.json files written by `formcheck analyze`.
+    #[arg(required = true)]
+    pub poses: Vec<PathBuf>,
+    /// Write into OUT/<clip>/ instead of beside each poses.json.
+    #[arg(short = 'o', long = "out")]
+    pub out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// No summaries; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,6 +102,8 @@ pub struct AnalyzeArgs {
     /// `smooth_roi=false`, `min_presence=0.5`... (repeatable).
     #[arg(long = "tracker", value_name = "KEY=VALUE", hide = true)]
     pub tracker_overrides: Vec<String>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
     /// Print per-stage times and frames/s for each clip.
     #[arg(long)]
     pub timings: bool,
@@ -68,15 +116,64 @@ pub struct AnalyzeArgs {
 /// 2 usage error (from clap) or nothing could start.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Analyze(args) => match analyze(&args) {
-            Ok(code) => code,
+    let result = match cli.command {
+        Command::Analyze(args) => analyze(&args),
+        Command::Report(args) => report(&args),
+        Command::Config {
+            action: ConfigAction::PrintDefault,
+        } => {
+            print!("{DEFAULT_TOML}");
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("formcheck: error: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    Ok(Config::load(args.file.as_deref(), &args.sets)?)
+}
+
+/// Writes a clip's report files into `dir`.
+fn write_report(dir: &Path, report: &Report) -> anyhow::Result<()> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    };
+    write("report.json", report.to_json())?;
+    write("reps.csv", report.to_csv())
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&args.config)?;
+    let mut failed = 0usize;
+    for path in &args.poses {
+        let outcome = (|| -> anyhow::Result<Report> {
+            let track = PoseTrack::load(path)?;
+            let report = analysis::analyze(&track, &cfg);
+            let dir = match &args.out_dir {
+                Some(out) => out.join(clip_folder_name(Path::new(&track.clip))),
+                None => path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            };
+            write_report(&dir, &report)?;
+            Ok(report)
+        })();
+        match outcome {
+            Ok(report) if !args.quiet => print!("{}", report.summary()),
+            Ok(_) => {}
             Err(e) => {
-                eprintln!("formcheck: error: {e:#}");
-                ExitCode::from(2)
+                failed += 1;
+                eprintln!("formcheck: {}: {e:#}", path.display());
             }
-        },
+        }
     }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -92,12 +189,13 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| models_dir.join(pose::DETECTOR_FILE)),
     };
+    let cfg = load_config(&args.config)?;
     let tracker = tracker_config(&args.tracker_overrides)?;
     let mut engine = PoseEngine::load(&env, &paths, tracker).context("loading the pose models")?;
     let mut failed = 0usize;
     for clip in &args.clips {
-        match analyze_clip(&mut engine, clip, args) {
-            Ok((out, found, timings)) => {
+        match analyze_clip(&mut engine, clip, args, &cfg) {
+            Ok((out, found, timings, report)) => {
                 if !args.quiet {
                     let pct = 100.0 * found as f64 / timings.frames.max(1) as f64;
                     println!(
@@ -111,6 +209,9 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 }
                 if args.timings {
                     print_timings(&timings);
+                }
+                if !args.quiet {
+                    print!("{}", report.summary());
                 }
             }
             Err(e) => {
@@ -171,7 +272,8 @@ fn analyze_clip(
     engine: &mut PoseEngine,
     clip: &Path,
     args: &AnalyzeArgs,
-) -> anyhow::Result<(PathBuf, usize, Timings)> {
+    cfg: &Config,
+) -> anyhow::Result<(PathBuf, usize, Timings, Report)> {
     let reader = pipeline::open_clip(clip, args.slowmo_factor)?;
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -193,9 +295,11 @@ fn analyze_clip(
     let result = pipeline::track_clip(engine, reader, &on_progress);
     bar.finish_and_clear();
     let (track, timings) = result?;
-    let out = args.out_dir.join(clip_folder_name(clip)).join("poses.json");
-    track.save(&out)?;
-    Ok((out, track.frames_with_pose(), timings))
+    let dir = args.out_dir.join(clip_folder_name(clip));
+    let report = analysis::analyze(&track, cfg);
+    track.save(&dir.join("poses.json"))?;
+    write_report(&dir, &report)?;
+    Ok((dir, track.frames_with_pose(), timings, report))
 }
 
 fn print_timings(t: &Timings) {

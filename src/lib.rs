@@ -3,13 +3,24 @@
 //!
 //! Stages, each depending only on those before it:
 //! `video` (decode, upright, timestamps) -> `pose` (BlazePose detector + landmarks, lifter
-//! selection, back outline) -> `posetrack` (the saved `poses.json`), driven by `pipeline`.
+//! selection, back outline) -> `posetrack` (the saved `poses.json`), driven by `pipeline`; then,
+//! on plain data with no model or video, `analysis` runs `track` (cleaning) -> `kinematics` ->
+//! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
 //! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line.
 
+pub mod analysis;
 pub mod app;
+pub mod config;
+pub mod faults;
+pub mod kinematics;
+pub mod metrics;
 pub mod output;
 pub mod pipeline;
 pub mod pose;
 pub mod posetrack;
+pub mod report;
+pub mod reps;
 pub mod runtime;
+pub mod signal;
+pub mod track;
 pub mod video;

@@ -1,0 +1,217 @@
+//! Per-frame kinematics of the cleaned track, in units a coach reads.
+//!
+//! Angle conventions (lifter frame: x forward, y up):
+//! - `trunk_incline_deg`: the hip->shoulder line against vertical; 0 = upright, 90 = horizontal,
+//!   negative = leaning back past vertical.
+//! - `hip_angle_deg`: between hip->shoulder and hip->knee; 180 = straight.
+//! - `knee_angle_deg`: between knee->hip and knee->ankle; 180 = straight.
+//! - `neck_extension_deg`: the shoulder->ear line against the trunk's direction; positive = head
+//!   tilted back (looking up), 0 = in line with the trunk.
+//! - `back_bend_deg`: the back outline's bend (lumbar half against thoracic half), positive =
+//!   rounded (convex), negative = arched. See [`back_bend_deg`].
+//!
+//! Lengths are divided by the lifter's own torso length (median shoulder-hip distance), so they
+//! do not depend on how far the camera is; heights are above the floor (the feet's lowest
+//! point, which does not move in a deadlift). The bar is taken at the hands (mean of the wrists)
+//! until the plate tracker calibrates it.
+
+use crate::signal;
+use crate::track::{Joint, Track, P2};
+
+/// Per-frame series; `None` where the inputs were not seen.
+#[derive(Debug, Clone)]
+pub struct Kinematics {
+    pub t_s: Vec<f64>,
+    /// Median shoulder-hip distance, pixels: the unit of every `_torso` value.
+    pub torso_px: f64,
+    /// Median knee-ankle distance in torso lengths: the unit of `_shin` values.
+    pub shin_torso: Option<f64>,
+    /// Floor height in pixels (lifter frame, y up).
+    pub floor_y_px: f64,
+    pub trunk_incline_deg: Vec<Option<f64>>,
+    pub hip_angle_deg: Vec<Option<f64>>,
+    pub knee_angle_deg: Vec<Option<f64>>,
+    pub neck_extension_deg: Vec<Option<f64>>,
+    pub back_bend_deg: Vec<Option<f64>>,
+    /// Heights above the floor, torso lengths.
+    pub bar_height_torso: Vec<Option<f64>>,
+    pub hip_height_torso: Vec<Option<f64>>,
+    pub shoulder_height_torso: Vec<Option<f64>>,
+    pub knee_height_torso: Vec<Option<f64>>,
+    /// Bar (hands) horizontal position, torso lengths, forward positive, relative to mid-foot.
+    pub bar_x_midfoot_torso: Vec<Option<f64>>,
+    /// Horizontal distance from the shin line (at the bar's height) to the bar, torso lengths;
+    /// positive = bar in front of the shin.
+    pub bar_to_shin_torso: Vec<Option<f64>>,
+    /// Bar vertical velocity and acceleration, torso lengths per second (squared).
+    pub bar_velocity_torso_per_s: Vec<Option<f64>>,
+    pub bar_accel_torso_per_s2: Vec<Option<f64>>,
+}
+
+/// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
+fn signed_angle_deg(a: P2, b: P2) -> f64 {
+    (a.x * b.y - a.y * b.x)
+        .atan2(a.x * b.x + a.y * b.y)
+        .to_degrees()
+}
+
+fn inner_angle_deg(at: P2, a: P2, b: P2) -> f64 {
+    signed_angle_deg(a.sub(at), b.sub(at)).abs()
+}
+
+/// The back-bend measure validated by the prototype (`reference/back_outline_reference.py`):
+/// straight lines fitted to the outline's lower half (t <= 0.5) and upper half (t >= 0.5), width
+/// in hip-shoulder units against position t along the hip->shoulder axis; the bend is the angle
+/// between them, positive when the back is convex (rounded). Needs 70 % of the outline and three
+/// points in each half.
+pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
+    let n = widths.len();
+    if n < 7 {
+        return None;
+    }
+    let seen = widths.iter().filter(|w| w.is_some()).count();
+    if (seen as f64) < 0.7 * n as f64 {
+        return None;
+    }
+    let t = |i: usize| i as f64 / (n - 1) as f64;
+    let slope = |range: &mut dyn Iterator<Item = usize>| -> Option<f64> {
+        let pts: Vec<(f64, f64)> = range.filter_map(|i| widths[i].map(|w| (t(i), w))).collect();
+        if pts.len() < 3 {
+            return None;
+        }
+        let k = pts.len() as f64;
+        let (mx, my) = (
+            pts.iter().map(|p| p.0).sum::<f64>() / k,
+            pts.iter().map(|p| p.1).sum::<f64>() / k,
+        );
+        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+        (sxx > 0.0).then(|| sxy / sxx)
+    };
+    let half = (n - 1) / 2;
+    let lo = slope(&mut (0..=half))?;
+    let hi = slope(&mut (half..n))?;
+    Some((lo.atan() - hi.atan()).to_degrees())
+}
+
+/// Computes the per-frame series of a cleaned track.
+pub fn compute(track: &Track) -> Kinematics {
+    let n = track.len();
+    let get = |j: Joint| track.joint(j);
+    let (sh, hip, knee, ankle, wrist, ear, heel, toe) = (
+        get(Joint::Shoulder),
+        get(Joint::Hip),
+        get(Joint::Knee),
+        get(Joint::Ankle),
+        get(Joint::Wrist),
+        get(Joint::Ear),
+        get(Joint::Heel),
+        get(Joint::Toe),
+    );
+    let torso_px = signal::median_of((0..n).filter_map(|i| Some(sh[i]?.dist(hip[i]?))))
+        .unwrap_or(1.0)
+        .max(1.0);
+    let shin_torso =
+        signal::median_of((0..n).filter_map(|i| Some(knee[i]?.dist(ankle[i]?) / torso_px)));
+    // The floor: the feet's lowest point, robust over the clip (feet stay put in a deadlift).
+    let floor_y_px = signal::median_of((0..n).filter_map(|i| {
+        [ankle[i], heel[i], toe[i]]
+            .iter()
+            .flatten()
+            .map(|p| p.y)
+            .reduce(f64::min)
+    }))
+    .unwrap_or(0.0);
+    let midfoot_x = signal::median_of((0..n).filter_map(|i| match (heel[i], toe[i]) {
+        (Some(h), Some(t)) => Some(0.5 * (h.x + t.x)),
+        _ => ankle[i].map(|a| a.x),
+    }));
+    let height = |p: Option<P2>| p.map(|p| (p.y - floor_y_px) / torso_px);
+    let mut k = Kinematics {
+        t_s: track.t_s.clone(),
+        torso_px,
+        shin_torso,
+        floor_y_px,
+        trunk_incline_deg: vec![None; n],
+        hip_angle_deg: vec![None; n],
+        knee_angle_deg: vec![None; n],
+        neck_extension_deg: vec![None; n],
+        back_bend_deg: vec![None; n],
+        bar_height_torso: vec![None; n],
+        hip_height_torso: vec![None; n],
+        shoulder_height_torso: vec![None; n],
+        knee_height_torso: vec![None; n],
+        bar_x_midfoot_torso: vec![None; n],
+        bar_to_shin_torso: vec![None; n],
+        bar_velocity_torso_per_s: vec![None; n],
+        bar_accel_torso_per_s2: vec![None; n],
+    };
+    for i in 0..n {
+        if let (Some(s), Some(h)) = (sh[i], hip[i]) {
+            let up = s.sub(h);
+            k.trunk_incline_deg[i] = Some(up.x.atan2(up.y).to_degrees());
+            if let Some(kn) = knee[i] {
+                k.hip_angle_deg[i] = Some(inner_angle_deg(h, s, kn));
+            }
+            if let Some(e) = ear[i] {
+                // Counter-clockwise from the trunk direction = toward the back for a lifter facing +x.
+                k.neck_extension_deg[i] = Some(signed_angle_deg(up, e.sub(s)));
+            }
+        }
+        if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {
+            k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
+        }
+        k.back_bend_deg[i] = track.back[i]
+            .as_ref()
+            .and_then(|b| back_bend_deg(&b.widths));
+        k.bar_height_torso[i] = height(wrist[i]);
+        k.hip_height_torso[i] = height(hip[i]);
+        k.shoulder_height_torso[i] = height(sh[i]);
+        k.knee_height_torso[i] = height(knee[i]);
+        if let (Some(w), Some(mx)) = (wrist[i], midfoot_x) {
+            k.bar_x_midfoot_torso[i] = Some((w.x - mx) / torso_px);
+        }
+        if let (Some(w), Some(kn), Some(a)) = (wrist[i], knee[i], ankle[i]) {
+            // Shin line x at the bar's height (extended beyond the knee or ankle if needed).
+            if (kn.y - a.y).abs() > 1e-6 {
+                let shin_x = a.x + (w.y - a.y) / (kn.y - a.y) * (kn.x - a.x);
+                k.bar_to_shin_torso[i] = Some((w.x - shin_x) / torso_px);
+            }
+        }
+    }
+    k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);
+    k.bar_accel_torso_per_s2 = signal::derivative(&k.t_s, &k.bar_velocity_torso_per_s);
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn straight_outline_has_no_bend_and_a_kinked_one_has_its_angle() {
+        let straight: Vec<Option<f64>> = (0..41).map(|i| Some(0.2 + 0.001 * i as f64)).collect();
+        assert!(back_bend_deg(&straight).expect("bend").abs() < 1e-6);
+        // Lower half slope tan(30 deg) outward, upper half flat: a 30 deg rounded back.
+        let s = 30f64.to_radians().tan();
+        let kinked: Vec<Option<f64>> = (0..41)
+            .map(|i| i as f64 / 40.0)
+            .map(|t| Some(0.2 + s * t.min(0.5)))
+            .collect();
+        assert!((back_bend_deg(&kinked).expect("bend") - 30.0).abs() < 1e-6);
+        let sparse: Vec<Option<f64>> = (0..41).map(|i| (i % 2 == 0).then_some(0.2)).collect();
+        assert!(
+            back_bend_deg(&sparse).is_none(),
+            "under 70 % of the outline seen"
+        );
+    }
+
+    #[test]
+    fn angle_conventions() {
+        let h = P2::new(0.0, 0.0);
+        // Shoulder ahead of and above the hip at 45 deg: trunk incline 45.
+        assert!((signed_angle_deg(P2::new(0.0, 1.0), P2::new(1.0, 1.0)) + 45.0).abs() < 1e-9);
+        assert!((inner_angle_deg(h, P2::new(0.0, 1.0), P2::new(0.0, -1.0)) - 180.0).abs() < 1e-9);
+        assert!((inner_angle_deg(h, P2::new(1.0, 0.0), P2::new(0.0, -1.0)) - 90.0).abs() < 1e-9);
+    }
+}

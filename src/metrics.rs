@@ -1,0 +1,191 @@
+//! Per-rep measurements, each with its unit in its name (see `kinematics` for angle conventions;
+//! `_torso` = lifter's shoulder-hip lengths, `_shin` = shin lengths, `_ms`/`_s` time).
+//!
+//! Lumbar flexion is the back-outline bend (`kinematics::back_bend_deg`): the angle between
+//! straight lines fitted to the lower (lumbar) and upper (thoracic) halves of the back's
+//! silhouette edge, positive when rounded. It is reported at setup (the most reliable moment:
+//! the ~0.15 s before the floor break), at its worst between the floor break and the knees, and
+//! as the change from the first rep's setup (belts and shirts bend the outline, so the lifter's
+//! own first rep is the reference).
+
+use crate::config::MetricsConfig;
+use crate::kinematics::Kinematics;
+use crate::reps::Rep;
+use crate::signal;
+
+/// Everything measured on one rep. `None` = not measurable (points not seen).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RepMetrics {
+    pub trunk_incline_setup_deg: Option<f64>,
+    pub lumbar_flexion_setup_deg: Option<f64>,
+    pub lumbar_flexion_max_pull_deg: Option<f64>,
+    pub lumbar_flexion_change_deg: Option<f64>,
+    pub hip_angle_floor_break_deg: Option<f64>,
+    pub knee_angle_floor_break_deg: Option<f64>,
+    /// Hip rise over shoulder rise during the first part of the pull (1 = together).
+    pub hip_shoulder_rise_ratio: Option<f64>,
+    /// How long before the bar the hips started rising (negative = after).
+    pub hip_rise_lead_ms: Option<f64>,
+    pub bar_to_shin_setup_shin: Option<f64>,
+    pub bar_to_midfoot_setup_shin: Option<f64>,
+    /// Largest forward move of the bar from its floor-break position during the pull.
+    pub bar_forward_drift_shin: Option<f64>,
+    /// Trunk past vertical at the top (positive = leaning back).
+    pub trunk_lean_back_lockout_deg: Option<f64>,
+    pub hip_angle_lockout_deg: Option<f64>,
+    pub knee_angle_lockout_deg: Option<f64>,
+    /// After the knees: how far the bar dipped, and how much the knees bent again.
+    pub bar_dip_after_knee_torso: Option<f64>,
+    pub knee_rebend_after_knee_deg: Option<f64>,
+    pub bar_peak_accel_floor_break_torso_per_s2: Option<f64>,
+    pub neck_extension_setup_deg: Option<f64>,
+    pub neck_extension_max_pull_deg: Option<f64>,
+    pub concentric_s: f64,
+    pub eccentric_s: Option<f64>,
+    pub bar_rise_torso: f64,
+    pub mean_concentric_speed_torso_per_s: f64,
+    pub peak_concentric_speed_torso_per_s: Option<f64>,
+}
+
+fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn max_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    values.flatten().reduce(f64::max)
+}
+
+fn min_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    values.flatten().reduce(f64::min)
+}
+
+/// Frames within `window_s` before frame `i` (inclusive), at least frame `i` itself.
+fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusive<usize> {
+    let mut a = i;
+    while a > 0 && t_s[i] - t_s[a - 1] <= window_s {
+        a -= 1;
+    }
+    a..=i
+}
+
+/// Measures one rep. `first_setup_lumbar_deg` is the first rep's setup value, for the change.
+pub fn measure(
+    k: &Kinematics,
+    rep: &Rep,
+    cfg: &MetricsConfig,
+    first_setup_lumbar_deg: Option<f64>,
+) -> RepMetrics {
+    let f = rep.frames;
+    let setup = window_before(&k.t_s, f.floor_break, cfg.setup_window_s);
+    let series_mean = |s: &[Option<f64>], r: std::ops::RangeInclusive<usize>| mean(r.map(|i| s[i]));
+    let pull_to_knee = f.floor_break..=f.knee_pass.unwrap_or(f.lockout);
+    let top = f.lockout..=f.descent.max(f.lockout);
+    let shin = k.shin_torso.filter(|s| *s > 0.05);
+    let rise = rep.bar_top_torso - rep.bar_floor_torso;
+    let lumbar_setup = series_mean(&k.back_bend_deg, setup.clone());
+
+    // Hip vs shoulder rise over the early pull.
+    let early_end = (f.floor_break..=f.lockout)
+        .find(|&i| {
+            k.bar_height_torso[i]
+                .is_some_and(|b| b >= rep.bar_floor_torso + cfg.early_pull_rise_frac * rise)
+        })
+        .unwrap_or(f.lockout);
+    let rise_of = |s: &[Option<f64>]| Some(s[early_end]? - series_mean(s, setup.clone())?);
+    let hip_shoulder_rise_ratio = match (
+        rise_of(&k.hip_height_torso),
+        rise_of(&k.shoulder_height_torso),
+    ) {
+        // Shoulders that barely move make the ratio explode: floor them at a small rise.
+        (Some(h), Some(s)) if h > 0.0 => Some(h / s.max(0.02)),
+        _ => None,
+    };
+    let start_of_rise = |s: &[Option<f64>]| -> Option<f64> {
+        let base = series_mean(s, setup.clone())?;
+        let from = *setup.start();
+        (from..=f.lockout)
+            .find(|&i| s[i].is_some_and(|v| v >= base + cfg.rise_start_torso))
+            .map(|i| k.t_s[i])
+    };
+    let hip_rise_lead_ms = match (
+        start_of_rise(&k.bar_height_torso),
+        start_of_rise(&k.hip_height_torso),
+    ) {
+        (Some(bar), Some(hip)) => Some(1000.0 * (bar - hip)),
+        _ => None,
+    };
+
+    // Bar path.
+    let fb_x = k.bar_x_midfoot_torso[f.floor_break];
+    let drift = fb_x.and_then(|x0| {
+        max_of((f.floor_break..=f.lockout).map(|i| k.bar_x_midfoot_torso[i].map(|x| x - x0)))
+    });
+
+    // Hitch: after the knees, the largest drop from a running maximum of the bar, and the
+    // largest bend from a running maximum of the knee angle.
+    let after_knee = f.knee_pass.unwrap_or(f.lockout)..=f.lockout;
+    let largest_drop = |s: &[Option<f64>]| -> Option<f64> {
+        let mut best: Option<f64> = None;
+        let mut peak: Option<f64> = None;
+        for i in after_knee.clone() {
+            let Some(v) = s[i] else { continue };
+            peak = Some(peak.map_or(v, |p: f64| p.max(v)));
+            let drop = peak.expect("just set") - v;
+            best = Some(best.map_or(drop, |b: f64| b.max(drop)));
+        }
+        best
+    };
+
+    let jerk_end = (f.floor_break..k.t_s.len())
+        .take_while(|&i| k.t_s[i] - k.t_s[f.floor_break] <= cfg.jerk_window_s)
+        .last();
+    let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
+    RepMetrics {
+        trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
+        lumbar_flexion_setup_deg: lumbar_setup,
+        lumbar_flexion_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.back_bend_deg[i])),
+        lumbar_flexion_change_deg: match (lumbar_setup, first_setup_lumbar_deg) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        },
+        hip_angle_floor_break_deg: series_mean(&k.hip_angle_deg, setup.clone()),
+        knee_angle_floor_break_deg: series_mean(&k.knee_angle_deg, setup.clone()),
+        hip_shoulder_rise_ratio,
+        hip_rise_lead_ms,
+        bar_to_shin_setup_shin: shin
+            .and_then(|s| Some(series_mean(&k.bar_to_shin_torso, setup.clone())? / s)),
+        bar_to_midfoot_setup_shin: shin
+            .and_then(|s| Some(series_mean(&k.bar_x_midfoot_torso, setup.clone())? / s)),
+        bar_forward_drift_shin: shin.and_then(|s| Some(drift? / s)),
+        trunk_lean_back_lockout_deg: min_of(top.clone().map(|i| k.trunk_incline_deg[i]))
+            .map(|a| -a),
+        hip_angle_lockout_deg: max_of(top.clone().map(|i| k.hip_angle_deg[i])),
+        knee_angle_lockout_deg: max_of(top.clone().map(|i| k.knee_angle_deg[i])),
+        bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.bar_height_torso)),
+        knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
+        bar_peak_accel_floor_break_torso_per_s2: jerk_end
+            .and_then(|e| max_of((f.floor_break..=e).map(|i| k.bar_accel_torso_per_s2[i]))),
+        neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
+        neck_extension_max_pull_deg: max_of(
+            (f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i]),
+        ),
+        concentric_s,
+        eccentric_s: rep
+            .descent_complete
+            .then(|| k.t_s[f.end] - k.t_s[f.descent]),
+        bar_rise_torso: rise,
+        mean_concentric_speed_torso_per_s: rise / concentric_s.max(1e-3),
+        peak_concentric_speed_torso_per_s: max_of(
+            (f.floor_break..=f.lockout).map(|i| k.bar_velocity_torso_per_s[i]),
+        ),
+    }
+}
+
+/// Median of a metric over reps, for set-level summaries.
+pub fn median_over<'a>(
+    metrics: impl Iterator<Item = &'a RepMetrics>,
+    pick: impl Fn(&RepMetrics) -> Option<f64>,
+) -> Option<f64> {
+    signal::median_of(metrics.filter_map(pick))
+}

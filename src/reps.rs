@@ -1,0 +1,284 @@
+//! Splitting a set into reps and phases.
+//!
+//! The driving signal is the trunk incline (robust to feet out of frame and plates hiding the
+//! legs): the lifter is *down* at the bar when it is at least `bottom_trunk_incline_deg` from
+//! vertical and *up* when within `top_trunk_incline_deg`. Every down -> up transition is a
+//! candidate pull; it counts as a deadlift rep when the hands start below the knees and rise at
+//! least `min_bar_rise_torso`. Phase times then come from the bar (hands) height, as fractions of
+//! the rep's own rise, so no threshold is in pixels or frames:
+//! setup (start) -> floor break -> knee pass -> lockout -> descent -> end (bar back down).
+//! Touch-and-go and paused reps differ only in how long the lifter stays down.
+
+use crate::config::RepConfig;
+use crate::kinematics::Kinematics;
+
+/// Times of one rep's phases, seconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Rep {
+    pub index: usize,
+    /// Set up at the bar (down, before the floor break).
+    pub start_s: f64,
+    pub floor_break_s: f64,
+    /// The bar passes knee height (absent when the knees are not seen).
+    pub knee_pass_s: Option<f64>,
+    pub lockout_s: f64,
+    /// The bar starts down.
+    pub descent_s: f64,
+    /// The bar is back down (or the clip ended).
+    pub end_s: f64,
+    /// Frame indices of the same events.
+    #[serde(skip)]
+    pub frames: RepFrames,
+    /// Bar height at the floor and at the top, torso lengths.
+    pub bar_floor_torso: f64,
+    pub bar_top_torso: f64,
+    /// Whether the bar came back down before the clip ended.
+    pub descent_complete: bool,
+}
+
+/// Frame indices of a rep's events.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RepFrames {
+    pub start: usize,
+    pub floor_break: usize,
+    pub knee_pass: Option<usize>,
+    pub lockout: usize,
+    pub descent: usize,
+    pub end: usize,
+}
+
+/// Something about the set that is not a rep.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepNote {
+    /// The clip starts or ends during a rep.
+    PartialRep { at_s: f64, starts: bool },
+    /// Pulls were seen but they were not deadlifts (hands not below the knees, or too little rise).
+    NotADeadlift { reason: String },
+}
+
+/// Reps found, and notes about what else was seen.
+#[derive(Debug, Clone, Default)]
+pub struct Segmentation {
+    pub reps: Vec<Rep>,
+    pub notes: Vec<RepNote>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Down,
+    Up,
+}
+
+/// A run of frames in one state: [first, last].
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    state: State,
+    first: usize,
+    last: usize,
+}
+
+fn segments(k: &Kinematics, cfg: &RepConfig) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (i, incl) in k.trunk_incline_deg.iter().enumerate() {
+        let state = match incl {
+            Some(a) if *a >= cfg.bottom_trunk_incline_deg => State::Down,
+            Some(a) if *a <= cfg.top_trunk_incline_deg => State::Up,
+            _ => continue,
+        };
+        match out.last_mut() {
+            Some(s) if s.state == state => s.last = i,
+            _ => out.push(Segment {
+                state,
+                first: i,
+                last: i,
+            }),
+        }
+    }
+    out
+}
+
+fn bar(k: &Kinematics, i: usize) -> Option<f64> {
+    k.bar_height_torso[i]
+}
+
+/// Splits the kinematics into reps.
+pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
+    let segs = segments(k, cfg);
+    let mut out = Segmentation::default();
+    let n = k.t_s.len();
+    if n == 0 {
+        return out;
+    }
+    let mut rejected = Vec::new();
+    for w in 0..segs.len().saturating_sub(1) {
+        let (down, up) = (segs[w], segs[w + 1]);
+        if down.state != State::Down || up.state != State::Up {
+            continue;
+        }
+        // The bar's floor: lowest hands in the down segment; its top: highest in the up segment.
+        let Some((floor_i, floor)) = extreme(k, down.first, down.last, false) else {
+            continue;
+        };
+        let Some((top_i, top)) = extreme(k, up.first, up.last, true) else {
+            continue;
+        };
+        let rise = top - floor;
+        if rise < cfg.min_bar_rise_torso {
+            rejected.push(format!("the hands rose only {rise:.2} torso lengths"));
+            continue;
+        }
+        let level = |frac: f64| floor + frac * rise;
+        // Floor break: the last frame still at the floor level before the bar climbs.
+        let Some(fb) = (floor_i..=top_i)
+            .rev()
+            .find(|&i| bar(k, i).is_some_and(|b| b <= level(cfg.floor_break_rise_frac)))
+        else {
+            continue;
+        };
+        let knee_at_fb = k.knee_height_torso[fb];
+        if let Some(knee) = knee_at_fb {
+            if floor > cfg.max_setup_hand_height_knee_frac * knee {
+                rejected.push(format!(
+                    "the hands started {:.2} torso lengths up, above the knees ({knee:.2})",
+                    floor
+                ));
+                continue;
+            }
+        }
+        // Lockout: the bar near its top with the lifter standing tall.
+        let standing =
+            |i: usize| k.trunk_incline_deg[i].is_some_and(|a| a <= cfg.top_trunk_incline_deg);
+        let Some(lockout) = (fb..=top_i)
+            .find(|&i| standing(i) && bar(k, i).is_some_and(|b| b >= level(cfg.lockout_rise_frac)))
+        else {
+            continue;
+        };
+        if k.t_s[lockout] - k.t_s[fb] < cfg.min_concentric_s {
+            rejected.push("the pull was too fast to be a rep".into());
+            continue;
+        }
+        let knee_pass = (fb..=lockout).find(
+            |&i| matches!((bar(k, i), k.knee_height_torso[i]), (Some(b), Some(kn)) if b >= kn),
+        );
+        // Descent: the last frame near the top before the bar goes back down.
+        let next_down = segs[w + 2..]
+            .iter()
+            .find(|s| s.state == State::Down)
+            .copied();
+        let search_end = next_down.map_or(n - 1, |s| s.last);
+        let first_low = (top_i..=search_end)
+            .find(|&i| bar(k, i).is_some_and(|b| b < level(cfg.lockout_rise_frac)));
+        let descent = match first_low {
+            Some(i) => (top_i..i)
+                .rev()
+                .find(|&j| bar(k, j).is_some())
+                .unwrap_or(top_i),
+            None => search_end,
+        };
+        // End: the bar back at the floor level (the lowest point of the next down segment).
+        let (end, descent_complete) =
+            match next_down.and_then(|s| extreme(k, s.first, s.last, false)) {
+                Some((low_i, low)) if low <= level(0.3) => {
+                    let end = (descent..=low_i).find(|&i| {
+                        bar(k, i).is_some_and(|b| b <= low + cfg.floor_break_rise_frac * rise)
+                    });
+                    (end.unwrap_or(low_i), true)
+                }
+                _ => (n - 1, false),
+            };
+        let start = out
+            .reps
+            .last()
+            .map_or(down.first, |r: &Rep| r.frames.end.max(down.first))
+            .min(fb);
+        let frames = RepFrames {
+            start,
+            floor_break: fb,
+            knee_pass,
+            lockout,
+            descent,
+            end,
+        };
+        out.reps.push(Rep {
+            index: out.reps.len() + 1,
+            start_s: k.t_s[start],
+            floor_break_s: k.t_s[fb],
+            knee_pass_s: knee_pass.map(|i| k.t_s[i]),
+            lockout_s: k.t_s[lockout],
+            descent_s: k.t_s[descent],
+            end_s: k.t_s[end],
+            frames,
+            bar_floor_torso: floor,
+            bar_top_torso: top,
+            descent_complete,
+        });
+    }
+    partial_reps(k, cfg, &segs, &mut out);
+    if out.reps.is_empty() && !rejected.is_empty() {
+        out.notes.push(RepNote::NotADeadlift {
+            reason: rejected.join("; "),
+        });
+    }
+    out
+}
+
+/// Lowest (or highest) seen bar height in frames `a..=b`.
+fn extreme(k: &Kinematics, a: usize, b: usize, highest: bool) -> Option<(usize, f64)> {
+    (a..=b)
+        .filter_map(|i| bar(k, i).map(|v| (i, v)))
+        .reduce(|best, cur| {
+            if (cur.1 > best.1) == highest && cur.1 != best.1 {
+                cur
+            } else {
+                best
+            }
+        })
+}
+
+/// A clip that starts on the way up, or ends on the way up, holds part of a rep.
+fn partial_reps(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], out: &mut Segmentation) {
+    let typical_rise = out
+        .reps
+        .iter()
+        .map(|r| r.bar_top_torso - r.bar_floor_torso)
+        .fold(f64::NAN, f64::max);
+    let rise = if typical_rise.is_finite() {
+        typical_rise
+    } else {
+        cfg.min_bar_rise_torso * 2.0
+    };
+    // Start: the first state seen is "up", reached from a bar clearly below its top: the clip
+    // began during a pull.
+    if let Some(first) = segs.first() {
+        if first.state == State::Up {
+            let top = extreme(k, first.first, first.last, true).map(|e| e.1);
+            let start_bar = (0..first.first).find_map(|i| bar(k, i));
+            if let (Some(top), Some(b0)) = (top, start_bar) {
+                if top - b0 > 0.3 * rise {
+                    out.notes.push(RepNote::PartialRep {
+                        at_s: k.t_s[0],
+                        starts: true,
+                    });
+                }
+            }
+        }
+    }
+    // End: after the last down segment the bar climbs clearly but the lifter never stands up.
+    if let Some(last) = segs.last() {
+        if last.state == State::Down {
+            if let Some((low_i, low)) = extreme(k, last.first, last.last, false) {
+                let n = k.t_s.len();
+                let high = (low_i..n)
+                    .filter_map(|i| bar(k, i))
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let rose = high - low;
+                if rose > 0.3 * rise && rose < cfg.min_bar_rise_torso.max(0.8 * rise) {
+                    out.notes.push(RepNote::PartialRep {
+                        at_s: k.t_s[n - 1],
+                        starts: false,
+                    });
+                }
+            }
+        }
+    }
+}
