@@ -7,7 +7,7 @@ use crate::faults;
 use crate::kinematics;
 use crate::metrics;
 use crate::posetrack::PoseTrack;
-use crate::report::{RepReport, Report, Scale, SetSummary, Warning, SCHEMA_VERSION};
+use crate::report::{RepReport, Report, Scale, Series, SetSummary, Warning, SCHEMA_VERSION};
 use crate::reps::{self, RepNote};
 use crate::track;
 
@@ -22,19 +22,13 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         reliable = false;
         warnings.push(Warning {
             code: "lifter_not_found",
-            message: format!(
-                "the lifter was found on only {:.0} % of the frames",
-                100.0 * q.pose_fraction
-            ),
+            message: format!("the lifter was found on only {:.0} % of the frames", 100.0 * q.pose_fraction),
         });
     } else if q.median_visibility < cfg.view.min_visibility {
         reliable = false;
         warnings.push(Warning {
             code: "low_confidence",
-            message: format!(
-                "the pose model was unsure of the lifter (median visibility {:.2})",
-                q.median_visibility
-            ),
+            message: format!("the pose model was unsure of the lifter (median visibility {:.2})", q.median_visibility),
         });
     }
     let width_ratio = q
@@ -62,10 +56,9 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
                     if *starts { "starts" } else { "ends" }
                 ),
             },
-            RepNote::NotADeadlift { reason } => Warning {
-                code: "not_a_deadlift",
-                message: format!("movement was seen but no deadlift rep: {reason}"),
-            },
+            RepNote::NotADeadlift { reason } => {
+                Warning { code: "not_a_deadlift", message: format!("movement was seen but no deadlift rep: {reason}") }
+            }
         });
     }
     if seg.reps.is_empty() && !warnings.iter().any(|w| w.code == "not_a_deadlift") {
@@ -87,27 +80,18 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     if let Some(first) = rep_metrics.first_mut() {
         first.lumbar_flexion_change_deg = first.lumbar_flexion_setup_deg.map(|_| 0.0);
     }
-    let (speed_loss_pct, fastest_rep, mut set_faults) =
-        faults::set_faults(&seg.reps, &rep_metrics, &cfg.set);
+    let (speed_loss_pct, fastest_rep, mut set_faults) = faults::set_faults(&seg.reps, &rep_metrics, &cfg.set);
     let mut reps_out: Vec<RepReport> = seg
         .reps
         .iter()
         .zip(rep_metrics)
         .map(|(rep, metrics)| {
             let faults = faults::rep_faults(rep, &metrics, &cfg.faults);
-            RepReport {
-                rep: rep.clone(),
-                metrics,
-                faults,
-            }
+            RepReport { rep: rep.clone(), metrics, faults }
         })
         .collect();
     if !reliable {
-        for f in reps_out
-            .iter_mut()
-            .flat_map(|r| r.faults.iter_mut())
-            .chain(set_faults.iter_mut())
-        {
+        for f in reps_out.iter_mut().flat_map(|r| r.faults.iter_mut()).chain(set_faults.iter_mut()) {
             f.severity = faults::Severity::Info;
         }
     }
@@ -118,18 +102,19 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         video: poses.video.clone(),
         reliable,
         facing: track.facing,
-        scale: Scale {
-            torso_px: kin.torso_px,
-            shin_torso: kin.shin_torso,
-        },
+        scale: Scale { torso_px: kin.torso_px, shin_torso: kin.shin_torso },
         quality: q,
         warnings,
         reps: reps_out,
-        set: SetSummary {
-            rep_count: seg.reps.len(),
-            fastest_rep,
-            speed_loss_pct,
-            faults: set_faults,
+        series: Series {
+            t_s: kin.t_s.clone(),
+            trunk_incline_deg: kin.trunk_incline_deg.clone(),
+            lumbar_flexion_deg: kin.back_bend_deg.clone(),
+            hip_height_torso: kin.hip_height_torso.clone(),
+            shoulder_height_torso: kin.shoulder_height_torso.clone(),
+            bar_height_torso: kin.bar_height_torso.clone(),
+            bar_x_midfoot_torso: kin.bar_x_midfoot_torso.clone(),
         },
+        set: SetSummary { rep_count: seg.reps.len(), fastest_rep, speed_loss_pct, faults: set_faults },
     }
 }

@@ -18,11 +18,7 @@ use crate::posetrack::PoseTrack;
 use crate::report::Report;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "formcheck",
-    version,
-    about = "Rep-by-rep deadlift form analysis from a side-view video"
-)]
+#[command(name = "formcheck", version, about = "Rep-by-rep deadlift form analysis from a side-view video")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -119,9 +115,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(&args),
         Command::Report(args) => report(&args),
-        Command::Config {
-            action: ConfigAction::PrintDefault,
-        } => {
+        Command::Config { action: ConfigAction::PrintDefault } => {
             print!("{DEFAULT_TOML}");
             Ok(ExitCode::SUCCESS)
         }
@@ -169,25 +163,15 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let env = crate::runtime::environment(args.ort_lib.as_deref())?;
     let models_dir = pose::default_models_dir();
     let paths = ModelPaths {
-        landmark: args
-            .model
-            .clone()
-            .unwrap_or_else(|| models_dir.join(args.model_size.file_name())),
-        detector: args
-            .detector
-            .clone()
-            .unwrap_or_else(|| models_dir.join(pose::DETECTOR_FILE)),
+        landmark: args.model.clone().unwrap_or_else(|| models_dir.join(args.model_size.file_name())),
+        detector: args.detector.clone().unwrap_or_else(|| models_dir.join(pose::DETECTOR_FILE)),
     };
     let cfg = load_config(&args.config)?;
     let tracker = tracker_config(&args.tracker_overrides)?;
@@ -220,29 +204,15 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn tracker_config(overrides: &[String]) -> anyhow::Result<TrackerConfig> {
     let mut cfg = TrackerConfig::default();
     for o in overrides {
-        let (key, value) = o
-            .split_once('=')
-            .with_context(|| format!("--tracker {o}: expected KEY=VALUE"))?;
-        let num = || {
-            value
-                .parse::<f64>()
-                .with_context(|| format!("--tracker {key}: not a number: {value}"))
-        };
-        let flag = || {
-            value
-                .parse::<bool>()
-                .with_context(|| format!("--tracker {key}: not true/false: {value}"))
-        };
+        let (key, value) = o.split_once('=').with_context(|| format!("--tracker {o}: expected KEY=VALUE"))?;
+        let num = || value.parse::<f64>().with_context(|| format!("--tracker {key}: not a number: {value}"));
+        let flag = || value.parse::<bool>().with_context(|| format!("--tracker {key}: not true/false: {value}"));
         match key {
             "min_detection_score" => cfg.min_detection_score = num()?,
             "min_presence" => cfg.min_presence = num()?,
@@ -275,11 +245,7 @@ fn analyze_clip(
     cfg: &Config,
 ) -> anyhow::Result<(PathBuf, usize, Timings, Report)> {
     let reader = pipeline::open_clip(clip, args.slowmo_factor)?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(reader.info().frames_declared)
-    };
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(reader.info().frames_declared) };
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames {per_sec} eta {eta}")
             .expect("static template is valid")
@@ -304,32 +270,11 @@ fn analyze_clip(
 
 fn print_timings(t: &Timings) {
     let per_frame_ms = |s: f64| 1000.0 * s / t.frames.max(1) as f64;
-    println!(
-        "  end to end      {:8.1} frames/s  ({:.2} s for {} frames)",
-        t.fps(),
-        t.wall_s,
-        t.frames
-    );
-    println!(
-        "  decode thread   {:8.2} ms/frame",
-        per_frame_ms(t.decode_s)
-    );
+    println!("  end to end      {:8.1} frames/s  ({:.2} s for {} frames)", t.fps(), t.wall_s, t.frames);
+    println!("  decode thread   {:8.2} ms/frame", per_frame_ms(t.decode_s));
     println!("  pose thread     {:8.2} ms/frame", per_frame_ms(t.pose_s));
-    println!(
-        "    crop + input  {:8.2} ms/frame",
-        per_frame_ms(t.stages.crop_s)
-    );
-    println!(
-        "    landmark net  {:8.2} ms/frame",
-        per_frame_ms(t.stages.landmark_infer_s)
-    );
-    println!(
-        "    landmark post {:8.2} ms/frame",
-        per_frame_ms(t.stages.landmark_post_s)
-    );
-    println!(
-        "    detector      {:8.2} ms/frame  ({} runs)",
-        per_frame_ms(t.stages.detect_s),
-        t.stages.detector_runs
-    );
+    println!("    crop + input  {:8.2} ms/frame", per_frame_ms(t.stages.crop_s));
+    println!("    landmark net  {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
+    println!("    landmark post {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
+    println!("    detector      {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
 }

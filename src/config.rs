@@ -18,20 +18,13 @@ pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
 #[non_exhaustive]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{origin}: not valid TOML: {reason}")]
     Syntax { origin: String, reason: String },
     #[error("{origin}: unknown key '{key}'")]
     UnknownKey { origin: String, key: String },
     #[error("{origin}: '{key}' must be {expected}")]
-    WrongType {
-        origin: String,
-        key: String,
-        expected: String,
-    },
+    WrongType { origin: String, key: String, expected: String },
     #[error("--set {arg}: expected KEY=VALUE")]
     BadSet { arg: String },
 }
@@ -49,6 +42,7 @@ section!(
     /// Track cleaning.
     TrackConfig {
         min_visibility: f64,
+        min_hand_visibility: f64,
         outlier_window_s: f64,
         outlier_sigmas: f64,
         max_gap_s: f64,
@@ -68,44 +62,24 @@ section!(
         max_setup_hand_height_knee_frac: f64,
         floor_break_rise_frac: f64,
         lockout_rise_frac: f64,
+        lockout_hip_within_deg: f64,
         min_concentric_s: f64,
     }
 );
 section!(
     /// Per-rep measurement windows.
-    MetricsConfig { setup_window_s: f64, early_pull_rise_frac: f64, rise_start_torso: f64, jerk_window_s: f64 }
+    MetricsConfig { setup_window_s: f64, early_pull_rise_frac: f64, rise_start_torso: f64 }
 );
 section!(
     /// A fault with warn and fault thresholds in degrees.
     DegThresholds { warn_deg: f64, fault_deg: f64 }
 );
-section!(EarlyHipRiseConfig {
-    warn_ratio: f64,
-    fault_ratio: f64
-});
-section!(HipsTooHighConfig {
-    warn_knee_deg: f64,
-    fault_knee_deg: f64
-});
-section!(BarAwayConfig {
-    warn_shin: f64,
-    fault_shin: f64,
-    min_plausible_knee_deg: f64
-});
-section!(SoftLockoutConfig {
-    warn_hip_deg: f64,
-    fault_hip_deg: f64,
-    warn_knee_deg: f64
-});
-section!(HitchingConfig {
-    warn_dip_torso: f64,
-    fault_dip_torso: f64,
-    min_knee_rebend_deg: f64
-});
-section!(JerkConfig {
-    warn_torso_per_s2: f64,
-    fault_torso_per_s2: f64
-});
+section!(EarlyHipRiseConfig { warn_ratio: f64, fault_ratio: f64 });
+section!(HipsTooHighConfig { warn_knee_deg: f64, fault_knee_deg: f64 });
+section!(BarAwayConfig { warn_shin: f64, fault_shin: f64, min_plausible_knee_deg: f64 });
+section!(SoftLockoutConfig { warn_hip_deg: f64, fault_hip_deg: f64, warn_knee_deg: f64 });
+section!(HitchingConfig { warn_dip_torso: f64, fault_dip_torso: f64, min_knee_rebend_deg: f64 });
+section!(JerkConfig { warn_time_to_half_speed_s: f64, fault_time_to_half_speed_s: f64 });
 section!(
     /// Fault thresholds, one table per fault code.
     FaultsConfig {
@@ -145,28 +119,20 @@ impl Default for Config {
 impl Config {
     /// Defaults, then `file` if given, then each `KEY=VALUE` in `sets`.
     pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
-        let defaults: toml::Table = DEFAULT_TOML
-            .parse()
-            .expect("the built-in default configuration parses (tested)");
+        let defaults: toml::Table = DEFAULT_TOML.parse().expect("the built-in default configuration parses (tested)");
         let mut merged = defaults.clone();
         if let Some(path) = file {
             let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: origin.clone(),
-                source,
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), source })?;
+            let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
+                origin: origin.clone(),
+                reason: e.message().to_string(),
             })?;
-            let table: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                        origin: origin.clone(),
-                        reason: e.message().to_string(),
-                    })?;
             merge_checked(&mut merged, &defaults, table, &origin, "")?;
         }
         for arg in sets {
-            let (key, value) = arg
-                .split_once('=')
-                .ok_or_else(|| ConfigError::BadSet { arg: arg.clone() })?;
+            let (key, value) = arg.split_once('=').ok_or_else(|| ConfigError::BadSet { arg: arg.clone() })?;
             let origin = format!("--set {arg}");
             // Values are TOML ("20", "true", "\"text\""); a bare word is taken as a string.
             let value: toml::Value = format!("v = {value}")
@@ -178,12 +144,10 @@ impl Config {
             insert_path(&mut table, key.trim(), value);
             merge_checked(&mut merged, &defaults, table, &origin, "")?;
         }
-        toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Syntax {
-                origin: "configuration".into(),
-                reason: e.message().to_string(),
-            })
+        toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| ConfigError::Syntax {
+            origin: "configuration".into(),
+            reason: e.message().to_string(),
+        })
     }
 
     /// The configuration as TOML (without comments), as used for a run.
@@ -200,10 +164,7 @@ fn insert_path(table: &mut toml::Table, dotted: &str, value: toml::Value) {
             cur.insert(p.to_string(), value);
             return;
         }
-        cur = match cur
-            .entry(p.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
-        {
+        cur = match cur.entry(p.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new())) {
             toml::Value::Table(t) => t,
             _ => return,
         };
@@ -219,16 +180,9 @@ fn merge_checked(
     prefix: &str,
 ) -> Result<(), ConfigError> {
     for (key, value) in layer {
-        let path = if prefix.is_empty() {
-            key.clone()
-        } else {
-            format!("{prefix}.{key}")
-        };
+        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         let Some(default) = defaults.get(&key) else {
-            return Err(ConfigError::UnknownKey {
-                origin: origin.to_string(),
-                key: path,
-            });
+            return Err(ConfigError::UnknownKey { origin: origin.to_string(), key: path });
         };
         match (default, value) {
             (toml::Value::Table(d), toml::Value::Table(v)) => {
@@ -263,7 +217,7 @@ mod tests {
     #[test]
     fn defaults_parse_and_every_key_is_documented() {
         let cfg = Config::default();
-        assert_eq!(cfg.reps.bottom_trunk_incline_deg, 40.0);
+        assert_eq!(cfg.reps.bottom_trunk_incline_deg, 35.0);
         // Every key line is preceded by a comment line or another key of the same explained group.
         let mut commented = false;
         for line in DEFAULT_TOML.lines().map(str::trim) {
@@ -281,22 +235,12 @@ mod tests {
     fn layers_apply_in_order_and_integers_become_floats() {
         let dir = tempfile::tempdir().expect("temp");
         let file = dir.path().join("mine.toml");
-        std::fs::write(
-            &file,
-            "[faults.rounded_lower_back]\nfault_deg = 25\n[reps]\ntop_trunk_incline_deg = 20.5\n",
-        )
-        .expect("write");
-        let cfg = Config::load(
-            Some(&file),
-            &["faults.rounded_lower_back.fault_deg=30".into()],
-        )
-        .expect("load");
+        std::fs::write(&file, "[faults.rounded_lower_back]\nfault_deg = 25\n[reps]\ntop_trunk_incline_deg = 20.5\n")
+            .expect("write");
+        let cfg = Config::load(Some(&file), &["faults.rounded_lower_back.fault_deg=30".into()]).expect("load");
         assert_eq!(cfg.faults.rounded_lower_back.fault_deg, 30.0);
         assert_eq!(cfg.reps.top_trunk_incline_deg, 20.5);
-        assert_eq!(
-            cfg.faults.rounded_lower_back.warn_deg,
-            Config::default().faults.rounded_lower_back.warn_deg
-        );
+        assert_eq!(cfg.faults.rounded_lower_back.warn_deg, Config::default().faults.rounded_lower_back.warn_deg);
     }
 
     #[test]
@@ -304,24 +248,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp");
         let file = dir.path().join("typo.toml");
         std::fs::write(&file, "[faults.rounded_lower_back]\nfault_degs = 25\n").expect("write");
-        let err = Config::load(Some(&file), &[])
-            .expect_err("typo")
-            .to_string();
-        assert!(
-            err.contains("typo.toml") && err.contains("faults.rounded_lower_back.fault_degs"),
-            "{err}"
-        );
-        let err = Config::load(None, &["reps.nope=1".into()])
-            .expect_err("unknown")
-            .to_string();
+        let err = Config::load(Some(&file), &[]).expect_err("typo").to_string();
+        assert!(err.contains("typo.toml") && err.contains("faults.rounded_lower_back.fault_degs"), "{err}");
+        let err = Config::load(None, &["reps.nope=1".into()]).expect_err("unknown").to_string();
         assert!(err.contains("reps.nope"), "{err}");
-        let err = Config::load(None, &["reps.top_trunk_incline_deg=high".into()])
-            .expect_err("type")
-            .to_string();
-        assert!(
-            err.contains("reps.top_trunk_incline_deg") && err.contains("float"),
-            "{err}"
-        );
+        let err = Config::load(None, &["reps.top_trunk_incline_deg=high".into()]).expect_err("type").to_string();
+        assert!(err.contains("reps.top_trunk_incline_deg") && err.contains("float"), "{err}");
         assert!(Config::load(None, &["no_equals".into()]).is_err());
     }
 

@@ -42,10 +42,7 @@ pub const CUES: [(&str, &str); 11] = [
 ];
 
 pub fn cue(code: &str) -> &'static str {
-    CUES.iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, cue)| *cue)
-        .unwrap_or("")
+    CUES.iter().find(|(c, _)| *c == code).map(|(_, cue)| *cue).unwrap_or("")
 }
 
 /// Grades a value that is bad when high: `Some(severity, threshold crossed)`.
@@ -80,140 +77,64 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
                    grade: &dyn Fn(f64) -> Option<(Severity, f64)>| {
         if let Some(v) = value {
             if let Some((severity, threshold)) = grade(v) {
-                out.push(Fault {
-                    code,
-                    severity,
-                    at_s,
-                    value: v,
-                    threshold,
-                    unit,
-                    cue: cue(code),
-                });
+                out.push(Fault { code, severity, at_s, value: v, threshold, unit, cue: cue(code) });
             }
         }
     };
     let fb = rep.floor_break_s;
     let c = &cfg.rounded_lower_back;
-    add(
-        "rounded_lower_back",
-        fb,
-        m.lumbar_flexion_setup_deg,
-        "deg",
-        &|v| grade_high(v, c.warn_deg, c.fault_deg),
-    );
+    add("rounded_lower_back", fb, m.lumbar_flexion_setup_deg, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
     let c = &cfg.early_hip_rise;
-    add(
-        "early_hip_rise",
-        fb,
-        m.hip_shoulder_rise_ratio,
-        "ratio",
-        &|v| grade_high(v, c.warn_ratio, c.fault_ratio),
-    );
+    add("early_hip_rise", fb, m.hip_shoulder_rise_ratio, "ratio", &|v| grade_high(v, c.warn_ratio, c.fault_ratio));
     let c = &cfg.hips_too_high_at_start;
-    add(
-        "hips_too_high_at_start",
-        fb,
-        m.knee_angle_floor_break_deg,
-        "deg",
-        &|v| grade_high(v, c.warn_knee_deg, c.fault_knee_deg),
-    );
-    let c = &cfg.bar_away_from_shins;
-    let knees_plausible = m
-        .knee_angle_floor_break_deg
-        .is_some_and(|k| k >= c.min_plausible_knee_deg);
-    let bar_away = if knees_plausible {
-        m.bar_to_shin_setup_shin
-    } else {
-        m.bar_to_midfoot_setup_shin
-    };
-    add("bar_away_from_shins", fb, bar_away, "shin", &|v| {
-        grade_high(v, c.warn_shin, c.fault_shin)
+    add("hips_too_high_at_start", fb, m.knee_angle_floor_break_deg, "deg", &|v| {
+        grade_high(v, c.warn_knee_deg, c.fault_knee_deg)
     });
+    let c = &cfg.bar_away_from_shins;
+    let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
+    let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };
+    add("bar_away_from_shins", fb, bar_away, "shin", &|v| grade_high(v, c.warn_shin, c.fault_shin));
     let c = &cfg.lockout_hyperextension;
-    add(
-        "lockout_hyperextension",
-        rep.lockout_s,
-        m.trunk_lean_back_lockout_deg,
-        "deg",
-        &|v| grade_high(v, c.warn_deg, c.fault_deg),
-    );
+    add("lockout_hyperextension", rep.lockout_s, m.trunk_lean_back_lockout_deg, "deg", &|v| {
+        grade_high(v, c.warn_deg, c.fault_deg)
+    });
     let c = &cfg.soft_lockout;
-    let soft = grade_low(
-        m.hip_angle_lockout_deg.unwrap_or(180.0),
-        c.warn_hip_deg,
-        c.fault_hip_deg,
-    );
+    let soft = grade_low(m.hip_angle_lockout_deg.unwrap_or(180.0), c.warn_hip_deg, c.fault_hip_deg);
     match soft {
-        Some(_) => add(
-            "soft_lockout",
-            rep.lockout_s,
-            m.hip_angle_lockout_deg,
-            "deg",
-            &|v| grade_low(v, c.warn_hip_deg, c.fault_hip_deg),
-        ),
-        None => add(
-            "soft_lockout",
-            rep.lockout_s,
-            m.knee_angle_lockout_deg,
-            "deg",
-            &|v| (v <= c.warn_knee_deg).then_some((Severity::Warn, c.warn_knee_deg)),
-        ),
+        Some(_) => add("soft_lockout", rep.lockout_s, m.hip_angle_lockout_deg, "deg", &|v| {
+            grade_low(v, c.warn_hip_deg, c.fault_hip_deg)
+        }),
+        None => add("soft_lockout", rep.lockout_s, m.knee_angle_lockout_deg, "deg", &|v| {
+            (v <= c.warn_knee_deg).then_some((Severity::Warn, c.warn_knee_deg))
+        }),
     }
     let c = &cfg.hitching;
-    if m.knee_rebend_after_knee_deg
-        .is_some_and(|r| r >= c.min_knee_rebend_deg)
-    {
-        add(
-            "hitching",
-            rep.knee_pass_s.unwrap_or(fb),
-            m.bar_dip_after_knee_torso,
-            "torso",
-            &|v| grade_high(v, c.warn_dip_torso, c.fault_dip_torso),
-        );
+    if m.knee_rebend_after_knee_deg.is_some_and(|r| r >= c.min_knee_rebend_deg) {
+        add("hitching", rep.knee_pass_s.unwrap_or(fb), m.bar_dip_after_knee_torso, "torso", &|v| {
+            grade_high(v, c.warn_dip_torso, c.fault_dip_torso)
+        });
     }
     let c = &cfg.jerking_the_bar;
-    add(
-        "jerking_the_bar",
-        fb,
-        m.bar_peak_accel_floor_break_torso_per_s2,
-        "torso/s2",
-        &|v| grade_high(v, c.warn_torso_per_s2, c.fault_torso_per_s2),
-    );
+    add("jerking_the_bar", fb, m.bar_time_to_half_speed_s, "s", &|v| {
+        grade_low(v, c.warn_time_to_half_speed_s, c.fault_time_to_half_speed_s)
+    });
     let c = &cfg.head_position;
-    add(
-        "head_position",
-        fb,
-        m.neck_extension_max_pull_deg,
-        "deg",
-        &|v| grade_high(v, c.warn_deg, c.fault_deg),
-    );
+    add("head_position", fb, m.neck_extension_max_pull_deg, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
     out
 }
 
 /// Set-level findings: rep-speed loss against the fastest rep, and lumbar flexion drifting up.
-pub fn set_faults(
-    reps: &[Rep],
-    metrics: &[RepMetrics],
-    cfg: &SetConfig,
-) -> (Option<f64>, Option<usize>, Vec<Fault>) {
+pub fn set_faults(reps: &[Rep], metrics: &[RepMetrics], cfg: &SetConfig) -> (Option<f64>, Option<usize>, Vec<Fault>) {
     let mut out = Vec::new();
     if reps.len() < 2 {
         return (None, None, out);
     }
-    let speeds: Vec<f64> = metrics
-        .iter()
-        .map(|m| m.mean_concentric_speed_torso_per_s)
-        .collect();
-    let (fastest, best) = speeds
-        .iter()
-        .copied()
-        .enumerate()
-        .fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
+    let speeds: Vec<f64> = metrics.iter().map(|m| m.mean_concentric_speed_torso_per_s).collect();
+    let (fastest, best) =
+        speeds.iter().copied().enumerate().fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
     let last = *speeds.last().expect("two reps or more");
     let loss_pct = 100.0 * (best - last) / best.max(1e-9);
-    if let Some((severity, threshold)) =
-        grade_high(loss_pct, cfg.warn_speed_loss_pct, cfg.fault_speed_loss_pct)
-    {
+    if let Some((severity, threshold)) = grade_high(loss_pct, cfg.warn_speed_loss_pct, cfg.fault_speed_loss_pct) {
         let at_s = reps.last().expect("two reps or more").lockout_s;
         out.push(Fault {
             code: "rep_speed_loss",
@@ -251,10 +172,7 @@ mod tests {
         assert_eq!(grade_high(5.0, 10.0, 20.0), None);
         assert_eq!(grade_high(10.0, 10.0, 20.0), Some((Severity::Warn, 10.0)));
         assert_eq!(grade_high(25.0, 10.0, 20.0), Some((Severity::Fault, 20.0)));
-        assert_eq!(
-            grade_low(150.0, 165.0, 155.0),
-            Some((Severity::Fault, 155.0))
-        );
+        assert_eq!(grade_low(150.0, 165.0, 155.0), Some((Severity::Fault, 155.0)));
         assert_eq!(grade_low(170.0, 165.0, 155.0), None);
     }
 

@@ -50,9 +50,7 @@ pub struct Kinematics {
 
 /// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
 fn signed_angle_deg(a: P2, b: P2) -> f64 {
-    (a.x * b.y - a.y * b.x)
-        .atan2(a.x * b.x + a.y * b.y)
-        .to_degrees()
+    (a.x * b.y - a.y * b.x).atan2(a.x * b.x + a.y * b.y).to_degrees()
 }
 
 fn inner_angle_deg(at: P2, a: P2, b: P2) -> f64 {
@@ -80,10 +78,7 @@ pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
             return None;
         }
         let k = pts.len() as f64;
-        let (mx, my) = (
-            pts.iter().map(|p| p.0).sum::<f64>() / k,
-            pts.iter().map(|p| p.1).sum::<f64>() / k,
-        );
+        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / k, pts.iter().map(|p| p.1).sum::<f64>() / k);
         let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
         let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
         (sxx > 0.0).then(|| sxy / sxx)
@@ -108,19 +103,12 @@ pub fn compute(track: &Track) -> Kinematics {
         get(Joint::Heel),
         get(Joint::Toe),
     );
-    let torso_px = signal::median_of((0..n).filter_map(|i| Some(sh[i]?.dist(hip[i]?))))
-        .unwrap_or(1.0)
-        .max(1.0);
-    let shin_torso =
-        signal::median_of((0..n).filter_map(|i| Some(knee[i]?.dist(ankle[i]?) / torso_px)));
+    let torso_px = signal::median_of((0..n).filter_map(|i| Some(sh[i]?.dist(hip[i]?)))).unwrap_or(1.0).max(1.0);
+    let shin_torso = signal::median_of((0..n).filter_map(|i| Some(knee[i]?.dist(ankle[i]?) / torso_px)));
     // The floor: the feet's lowest point, robust over the clip (feet stay put in a deadlift).
-    let floor_y_px = signal::median_of((0..n).filter_map(|i| {
-        [ankle[i], heel[i], toe[i]]
-            .iter()
-            .flatten()
-            .map(|p| p.y)
-            .reduce(f64::min)
-    }))
+    let floor_y_px = signal::median_of(
+        (0..n).filter_map(|i| [ankle[i], heel[i], toe[i]].iter().flatten().map(|p| p.y).reduce(f64::min)),
+    )
     .unwrap_or(0.0);
     let midfoot_x = signal::median_of((0..n).filter_map(|i| match (heel[i], toe[i]) {
         (Some(h), Some(t)) => Some(0.5 * (h.x + t.x)),
@@ -161,9 +149,7 @@ pub fn compute(track: &Track) -> Kinematics {
         if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {
             k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
         }
-        k.back_bend_deg[i] = track.back[i]
-            .as_ref()
-            .and_then(|b| back_bend_deg(&b.widths));
+        k.back_bend_deg[i] = track.back[i].as_ref().and_then(|b| back_bend_deg(&b.widths));
         k.bar_height_torso[i] = height(wrist[i]);
         k.hip_height_torso[i] = height(hip[i]);
         k.shoulder_height_torso[i] = height(sh[i]);
@@ -194,16 +180,10 @@ mod tests {
         assert!(back_bend_deg(&straight).expect("bend").abs() < 1e-6);
         // Lower half slope tan(30 deg) outward, upper half flat: a 30 deg rounded back.
         let s = 30f64.to_radians().tan();
-        let kinked: Vec<Option<f64>> = (0..41)
-            .map(|i| i as f64 / 40.0)
-            .map(|t| Some(0.2 + s * t.min(0.5)))
-            .collect();
+        let kinked: Vec<Option<f64>> = (0..41).map(|i| i as f64 / 40.0).map(|t| Some(0.2 + s * t.min(0.5))).collect();
         assert!((back_bend_deg(&kinked).expect("bend") - 30.0).abs() < 1e-6);
         let sparse: Vec<Option<f64>> = (0..41).map(|i| (i % 2 == 0).then_some(0.2)).collect();
-        assert!(
-            back_bend_deg(&sparse).is_none(),
-            "under 70 % of the outline seen"
-        );
+        assert!(back_bend_deg(&sparse).is_none(), "under 70 % of the outline seen");
     }
 
     #[test]

@@ -22,5 +22,6 @@ pub mod report;
 pub mod reps;
 pub mod runtime;
 pub mod signal;
+pub mod synth;
 pub mod track;
 pub mod video;

@@ -37,7 +37,8 @@ pub struct RepMetrics {
     /// After the knees: how far the bar dipped, and how much the knees bent again.
     pub bar_dip_after_knee_torso: Option<f64>,
     pub knee_rebend_after_knee_deg: Option<f64>,
-    pub bar_peak_accel_floor_break_torso_per_s2: Option<f64>,
+    /// Time from the floor break until the bar reaches half its peak speed.
+    pub bar_time_to_half_speed_s: Option<f64>,
     pub neck_extension_setup_deg: Option<f64>,
     pub neck_extension_max_pull_deg: Option<f64>,
     pub concentric_s: f64,
@@ -70,14 +71,18 @@ fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusi
 }
 
 /// Measures one rep. `first_setup_lumbar_deg` is the first rep's setup value, for the change.
-pub fn measure(
-    k: &Kinematics,
-    rep: &Rep,
-    cfg: &MetricsConfig,
-    first_setup_lumbar_deg: Option<f64>,
-) -> RepMetrics {
+pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumbar_deg: Option<f64>) -> RepMetrics {
     let f = rep.frames;
-    let setup = window_before(&k.t_s, f.floor_break, cfg.setup_window_s);
+    // Setup ends when the body starts moving: at the floor break, or earlier when the hips rise
+    // first (walk back while the hips were still lower the frame before).
+    let mut setup_end = f.floor_break;
+    while setup_end > f.start {
+        match (k.hip_height_torso[setup_end - 1], k.hip_height_torso[setup_end]) {
+            (Some(prev), Some(here)) if prev < here => setup_end -= 1,
+            _ => break,
+        }
+    }
+    let setup = window_before(&k.t_s, setup_end, cfg.setup_window_s);
     let series_mean = |s: &[Option<f64>], r: std::ops::RangeInclusive<usize>| mean(r.map(|i| s[i]));
     let pull_to_knee = f.floor_break..=f.knee_pass.unwrap_or(f.lockout);
     let top = f.lockout..=f.descent.max(f.lockout);
@@ -87,16 +92,10 @@ pub fn measure(
 
     // Hip vs shoulder rise over the early pull.
     let early_end = (f.floor_break..=f.lockout)
-        .find(|&i| {
-            k.bar_height_torso[i]
-                .is_some_and(|b| b >= rep.bar_floor_torso + cfg.early_pull_rise_frac * rise)
-        })
+        .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + cfg.early_pull_rise_frac * rise))
         .unwrap_or(f.lockout);
     let rise_of = |s: &[Option<f64>]| Some(s[early_end]? - series_mean(s, setup.clone())?);
-    let hip_shoulder_rise_ratio = match (
-        rise_of(&k.hip_height_torso),
-        rise_of(&k.shoulder_height_torso),
-    ) {
+    let hip_shoulder_rise_ratio = match (rise_of(&k.hip_height_torso), rise_of(&k.shoulder_height_torso)) {
         // Shoulders that barely move make the ratio explode: floor them at a small rise.
         (Some(h), Some(s)) if h > 0.0 => Some(h / s.max(0.02)),
         _ => None,
@@ -104,27 +103,26 @@ pub fn measure(
     let start_of_rise = |s: &[Option<f64>]| -> Option<f64> {
         let base = series_mean(s, setup.clone())?;
         let from = *setup.start();
-        (from..=f.lockout)
-            .find(|&i| s[i].is_some_and(|v| v >= base + cfg.rise_start_torso))
-            .map(|i| k.t_s[i])
+        (from..=f.lockout).find(|&i| s[i].is_some_and(|v| v >= base + cfg.rise_start_torso)).map(|i| k.t_s[i])
     };
-    let hip_rise_lead_ms = match (
-        start_of_rise(&k.bar_height_torso),
-        start_of_rise(&k.hip_height_torso),
-    ) {
+    let hip_rise_lead_ms = match (start_of_rise(&k.bar_height_torso), start_of_rise(&k.hip_height_torso)) {
         (Some(bar), Some(hip)) => Some(1000.0 * (bar - hip)),
         _ => None,
     };
 
     // Bar path.
     let fb_x = k.bar_x_midfoot_torso[f.floor_break];
-    let drift = fb_x.and_then(|x0| {
-        max_of((f.floor_break..=f.lockout).map(|i| k.bar_x_midfoot_torso[i].map(|x| x - x0)))
-    });
+    let drift =
+        fb_x.and_then(|x0| max_of((f.floor_break..=f.lockout).map(|i| k.bar_x_midfoot_torso[i].map(|x| x - x0))));
 
     // Hitch: after the knees, the largest drop from a running maximum of the bar, and the
     // largest bend from a running maximum of the knee angle.
-    let after_knee = f.knee_pass.unwrap_or(f.lockout)..=f.lockout;
+    // (A hitch happens on the thighs: stop before the bar nears its top, where the hands may
+    // overshoot and settle as the hips come through.)
+    let thigh_top = (f.knee_pass.unwrap_or(f.lockout)..=f.lockout)
+        .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + 0.85 * rise))
+        .unwrap_or(f.lockout);
+    let after_knee = f.knee_pass.unwrap_or(f.lockout)..=thigh_top;
     let largest_drop = |s: &[Option<f64>]| -> Option<f64> {
         let mut best: Option<f64> = None;
         let mut peak: Option<f64> = None;
@@ -137,9 +135,25 @@ pub fn measure(
         best
     };
 
-    let jerk_end = (f.floor_break..k.t_s.len())
-        .take_while(|&i| k.t_s[i] - k.t_s[f.floor_break] <= cfg.jerk_window_s)
-        .last();
+    // Jerk: a smooth pull builds speed from rest; a yanked bar reaches half its peak speed almost
+    // at once. Time to half speed is scale-free and does not depend on a window length.
+    let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| k.bar_velocity_torso_per_s[i]));
+    let bar_time_to_half_speed_s = peak_speed.and_then(|p| {
+        (f.floor_break..=f.lockout)
+            .find(|&i| k.bar_velocity_torso_per_s[i].is_some_and(|v| v >= 0.5 * p))
+            .map(|i| k.t_s[i] - k.t_s[f.floor_break])
+    });
+    // Mean concentric speed between 10 % and 90 % of the rise: independent of exactly where a
+    // slow break from the floor or a slow finish is cut.
+    let at_frac = |frac: f64| {
+        (f.floor_break..=f.lockout)
+            .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + frac * rise))
+            .map(|i| k.t_s[i])
+    };
+    let mean_speed = match (at_frac(0.1), at_frac(0.9)) {
+        (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
+        _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
+    };
     let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
@@ -153,32 +167,22 @@ pub fn measure(
         knee_angle_floor_break_deg: series_mean(&k.knee_angle_deg, setup.clone()),
         hip_shoulder_rise_ratio,
         hip_rise_lead_ms,
-        bar_to_shin_setup_shin: shin
-            .and_then(|s| Some(series_mean(&k.bar_to_shin_torso, setup.clone())? / s)),
-        bar_to_midfoot_setup_shin: shin
-            .and_then(|s| Some(series_mean(&k.bar_x_midfoot_torso, setup.clone())? / s)),
+        bar_to_shin_setup_shin: shin.and_then(|s| Some(series_mean(&k.bar_to_shin_torso, setup.clone())? / s)),
+        bar_to_midfoot_setup_shin: shin.and_then(|s| Some(series_mean(&k.bar_x_midfoot_torso, setup.clone())? / s)),
         bar_forward_drift_shin: shin.and_then(|s| Some(drift? / s)),
-        trunk_lean_back_lockout_deg: min_of(top.clone().map(|i| k.trunk_incline_deg[i]))
-            .map(|a| -a),
+        trunk_lean_back_lockout_deg: min_of(top.clone().map(|i| k.trunk_incline_deg[i])).map(|a| -a),
         hip_angle_lockout_deg: max_of(top.clone().map(|i| k.hip_angle_deg[i])),
         knee_angle_lockout_deg: max_of(top.clone().map(|i| k.knee_angle_deg[i])),
         bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.bar_height_torso)),
         knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
-        bar_peak_accel_floor_break_torso_per_s2: jerk_end
-            .and_then(|e| max_of((f.floor_break..=e).map(|i| k.bar_accel_torso_per_s2[i]))),
+        bar_time_to_half_speed_s,
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
-        neck_extension_max_pull_deg: max_of(
-            (f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i]),
-        ),
+        neck_extension_max_pull_deg: max_of((f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i])),
         concentric_s,
-        eccentric_s: rep
-            .descent_complete
-            .then(|| k.t_s[f.end] - k.t_s[f.descent]),
+        eccentric_s: rep.descent_complete.then(|| k.t_s[f.end] - k.t_s[f.descent]),
         bar_rise_torso: rise,
-        mean_concentric_speed_torso_per_s: rise / concentric_s.max(1e-3),
-        peak_concentric_speed_torso_per_s: max_of(
-            (f.floor_break..=f.lockout).map(|i| k.bar_velocity_torso_per_s[i]),
-        ),
+        mean_concentric_speed_torso_per_s: mean_speed,
+        peak_concentric_speed_torso_per_s: peak_speed,
     }
 }
 

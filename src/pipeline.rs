@@ -24,10 +24,7 @@ pub enum PipelineError {
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error("cannot read model file {path}: {source}")]
-    ModelFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    ModelFile { path: PathBuf, source: std::io::Error },
     #[error("the decoding thread stopped unexpectedly")]
     DecoderPanicked,
 }
@@ -55,17 +52,9 @@ impl PoseEngine {
         let landmark = Model::load(env, &paths.landmark, LANDMARK_SPEC)?;
         let detector = Model::load(env, &paths.detector, DETECTOR_SPEC)?;
         let sha = |p: &Path| {
-            crate::output::sha256_file(p).map_err(|source| PipelineError::ModelFile {
-                path: p.to_path_buf(),
-                source,
-            })
+            crate::output::sha256_file(p).map_err(|source| PipelineError::ModelFile { path: p.to_path_buf(), source })
         };
-        let meta = ModelMeta::blazepose(
-            &paths.landmark,
-            sha(&paths.landmark)?,
-            &paths.detector,
-            sha(&paths.detector)?,
-        );
+        let meta = ModelMeta::blazepose(&paths.landmark, sha(&paths.landmark)?, &paths.detector, sha(&paths.detector)?);
         let tracker = PoseTracker::new(Detector::new(detector), LandmarkModel::new(landmark), cfg);
         Ok(PoseEngine { tracker, meta })
     }
@@ -114,11 +103,7 @@ pub fn track_clip(
 ) -> Result<(PoseTrack, Timings), PipelineError> {
     let started = Instant::now();
     let info = reader.info().clone();
-    let clip_name = reader
-        .path()
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let clip_name = reader.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     engine.tracker.reset();
     let (full_tx, full_rx) = mpsc::sync_channel::<Frame>(FRAME_POOL);
     let (free_tx, free_rx) = mpsc::channel::<Frame>();
@@ -147,10 +132,7 @@ pub fn track_clip(
                 let obs = tracker.process(&frame.image, frame.t_s)?;
                 frames.push(PoseFrame::new(frame.index, frame.t_s, obs.as_ref()));
                 pose_s += t0.elapsed().as_secs_f64();
-                on_progress(Progress {
-                    frames_done: frames.len() as u64,
-                    frames_expected: info.frames_declared,
-                });
+                on_progress(Progress { frames_done: frames.len() as u64, frames_expected: info.frames_declared });
                 // The decoder may already have finished; a closed pool is fine.
                 let _ = free_tx.send(frame);
             }
@@ -165,12 +147,7 @@ pub fn track_clip(
     pose_result?;
     reader.finish()?;
     if let [first, second, ..] = frames.as_mut_slice() {
-        first.t_s = crate::video::repair_first_timestamp(
-            first.t_s,
-            second.t_s,
-            info.fps,
-            info.slowmo_factor,
-        );
+        first.t_s = crate::video::repair_first_timestamp(first.t_s, second.t_s, info.fps, info.slowmo_factor);
     }
     let duration_s = match (frames.first(), frames.last()) {
         (Some(a), Some(b)) => b.t_s - a.t_s,

@@ -20,15 +20,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[non_exhaustive]
 pub enum TrackFileError {
     #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    Write { path: String, source: std::io::Error },
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path} is not a formcheck pose track: {reason}")]
     Parse { path: String, reason: String },
     #[error("{path} has schema version {found}; this formcheck reads version {SCHEMA_VERSION}")]
@@ -124,8 +118,7 @@ fn round_to(v: f64, decimals: i32) -> f64 {
 
 impl BackOutlineRecord {
     pub fn from_outline(o: &BackOutline) -> Self {
-        let widths =
-            |w: &[Option<f32>]| w.iter().map(|v| v.map(|v| round_to(v as f64, 4))).collect();
+        let widths = |w: &[Option<f32>]| w.iter().map(|v| v.map(|v| round_to(v as f64, 4))).collect();
         BackOutlineRecord {
             hip: [round_to(o.hip.x, 2), round_to(o.hip.y, 2)],
             shoulder: [round_to(o.shoulder.x, 2), round_to(o.shoulder.y, 2)],
@@ -140,28 +133,14 @@ impl PoseFrame {
     pub fn new(i: u64, t_s: f64, obs: Option<&PoseObservation>) -> Self {
         let t_s = round_to(t_s, 6);
         match obs {
-            None => PoseFrame {
-                i,
-                t_s,
-                landmarks: None,
-                presence: None,
-                roi: None,
-                detected: false,
-                back: None,
-            },
+            None => PoseFrame { i, t_s, landmarks: None, presence: None, roi: None, detected: false, back: None },
             Some(o) => PoseFrame {
                 i,
                 t_s,
                 landmarks: Some(
                     o.keypoints
                         .iter()
-                        .map(|k| {
-                            [
-                                round_to(k.x, 2),
-                                round_to(k.y, 2),
-                                round_to(k.visibility, 4),
-                            ]
-                        })
+                        .map(|k| [round_to(k.x, 2), round_to(k.y, 2), round_to(k.visibility, 4)])
                         .collect(),
                 ),
                 presence: Some(round_to(o.presence, 4)),
@@ -201,11 +180,7 @@ impl ModelMeta {
         detector_model: &Path,
         detector_sha256: String,
     ) -> Self {
-        let name = |p: &Path| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
+        let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         ModelMeta {
             layout: "blazepose33".to_string(),
             names: BLAZEPOSE_NAMES.iter().map(|s| s.to_string()).collect(),
@@ -226,56 +201,29 @@ impl PoseTrack {
     /// Writes the track as JSON atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), TrackFileError> {
         let bytes = serde_json::to_vec(self).expect("a pose track always serialises");
-        crate::output::write_atomic(path, &bytes).map_err(|source| TrackFileError::Write {
-            path: path.display().to_string(),
-            source,
-        })
+        crate::output::write_atomic(path, &bytes)
+            .map_err(|source| TrackFileError::Write { path: path.display().to_string(), source })
     }
 
     /// Reads and checks a track written by [`PoseTrack::save`].
     pub fn load(path: &Path) -> Result<PoseTrack, TrackFileError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| TrackFileError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| TrackFileError::Parse {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+        let bytes = std::fs::read(path).map_err(|source| TrackFileError::Read { path: shown.clone(), source })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == SCHEMA_VERSION as u64 => {}
-            Some(v) => {
-                return Err(TrackFileError::Version {
-                    path: shown,
-                    found: v as u32,
-                })
-            }
-            None => {
-                return Err(TrackFileError::Parse {
-                    path: shown,
-                    reason: "no schema_version".into(),
-                })
-            }
+            Some(v) => return Err(TrackFileError::Version { path: shown, found: v as u32 }),
+            None => return Err(TrackFileError::Parse { path: shown, reason: "no schema_version".into() }),
         }
-        let track: PoseTrack =
-            serde_json::from_value(value).map_err(|e| TrackFileError::Parse {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
-        if let Some(bad) = track.frames.iter().find(|f| {
-            f.landmarks
-                .as_ref()
-                .is_some_and(|l| l.len() != track.model.names.len())
-        }) {
+        let track: PoseTrack = serde_json::from_value(value)
+            .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
+        if let Some(bad) =
+            track.frames.iter().find(|f| f.landmarks.as_ref().is_some_and(|l| l.len() != track.model.names.len()))
+        {
             return Err(TrackFileError::Parse {
                 path: shown,
-                reason: format!(
-                    "frame {} has a landmark count other than {}",
-                    bad.i,
-                    track.model.names.len()
-                ),
+                reason: format!("frame {} has a landmark count other than {}", bad.i, track.model.names.len()),
             });
         }
         Ok(track)

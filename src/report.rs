@@ -49,6 +49,18 @@ pub struct Scale {
     pub shin_torso: Option<f64>,
 }
 
+/// Per-frame series for plots ("over time"), `null` where not seen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub t_s: Vec<f64>,
+    pub trunk_incline_deg: Vec<Option<f64>>,
+    pub lumbar_flexion_deg: Vec<Option<f64>>,
+    pub hip_height_torso: Vec<Option<f64>>,
+    pub shoulder_height_torso: Vec<Option<f64>>,
+    pub bar_height_torso: Vec<Option<f64>>,
+    pub bar_x_midfoot_torso: Vec<Option<f64>>,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -65,6 +77,7 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     pub reps: Vec<RepReport>,
     pub set: SetSummary,
+    pub series: Series,
 }
 
 impl Report {
@@ -81,8 +94,7 @@ impl Report {
             Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
             _ => Vec::new(),
         };
-        let mut out =
-            String::from("clip,rep,start_s,floor_break_s,knee_pass_s,lockout_s,descent_s,end_s");
+        let mut out = String::from("clip,rep,start_s,floor_break_s,knee_pass_s,lockout_s,descent_s,end_s");
         for name in &metric_names {
             out.push(',');
             out.push_str(name);
@@ -107,11 +119,8 @@ impl Report {
                 out.push(',');
                 out.push_str(&num(values.get(name).and_then(|v| v.as_f64())));
             }
-            let faults: Vec<String> = r
-                .faults
-                .iter()
-                .map(|f| format!("{}:{}", f.code, severity_word(f.severity)))
-                .collect();
+            let faults: Vec<String> =
+                r.faults.iter().map(|f| format!("{}:{}", f.code, severity_word(f.severity))).collect();
             out.push(',');
             out.push_str(&csv_field(&faults.join(";")));
             out.push('\n');
@@ -141,8 +150,7 @@ impl Report {
                 r.rep.start_s,
                 r.rep.end_s,
                 m.concentric_s,
-                m.lumbar_flexion_setup_deg
-                    .map_or("n/a".into(), |v| format!("{v:.0} deg"))
+                m.lumbar_flexion_setup_deg.map_or("n/a".into(), |v| format!("{v:.0} deg"))
             );
             for f in &r.faults {
                 let _ = writeln!(
@@ -177,11 +185,7 @@ impl Report {
 fn round_numbers(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Number(n) if n.is_f64() => {
-            if let Some(r) = n
-                .as_f64()
-                .map(|f| (f * 1e4).round() / 1e4)
-                .and_then(serde_json::Number::from_f64)
-            {
+            if let Some(r) = n.as_f64().map(|f| (f * 1e4).round() / 1e4).and_then(serde_json::Number::from_f64) {
                 *n = r;
             }
         }

@@ -11,6 +11,7 @@
 
 use crate::config::RepConfig;
 use crate::kinematics::Kinematics;
+use crate::signal;
 
 /// Times of one rep's phases, seconds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -87,11 +88,7 @@ fn segments(k: &Kinematics, cfg: &RepConfig) -> Vec<Segment> {
         };
         match out.last_mut() {
             Some(s) if s.state == state => s.last = i,
-            _ => out.push(Segment {
-                state,
-                first: i,
-                last: i,
-            }),
+            _ => out.push(Segment { state, first: i, last: i }),
         }
     }
     out
@@ -115,90 +112,94 @@ pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
         if down.state != State::Down || up.state != State::Up {
             continue;
         }
-        // The bar's floor: lowest hands in the down segment; its top: highest in the up segment.
+        // The bar's floor: lowest hands in the down segment. Its top: the median hand height
+        // while standing (the bar sits at lockout most of that time; a maximum would follow a
+        // one-frame landmark spike).
         let Some((floor_i, floor)) = extreme(k, down.first, down.last, false) else {
             continue;
         };
-        let Some((top_i, top)) = extreme(k, up.first, up.last, true) else {
+        let Some(top) = signal::median_of((up.first..=up.last).filter_map(|i| bar(k, i))) else {
             continue;
         };
+        let top_i = up.last;
         let rise = top - floor;
         if rise < cfg.min_bar_rise_torso {
             rejected.push(format!("the hands rose only {rise:.2} torso lengths"));
             continue;
         }
         let level = |frac: f64| floor + frac * rise;
-        // Floor break: the last frame still at the floor level before the bar climbs.
-        let Some(fb) = (floor_i..=top_i)
-            .rev()
-            .find(|&i| bar(k, i).is_some_and(|b| b <= level(cfg.floor_break_rise_frac)))
+        // Floor break: the last frame at the floor level before the bar first reaches mid-rise.
+        let Some(mid) = (floor_i..=top_i).find(|&i| bar(k, i).is_some_and(|b| b >= level(0.5))) else {
+            rejected.push("the hands never reached half their rise".into());
+            continue;
+        };
+        let Some(crossing) =
+            (floor_i..=mid).rev().find(|&i| bar(k, i).is_some_and(|b| b <= level(cfg.floor_break_rise_frac)))
         else {
             continue;
         };
+        // The crossing comes a few frames after the bar starts moving: walk back while the bar
+        // was still lower the frame before (rising from rest) to where it left the floor.
+        let mut fb = crossing;
+        while fb > floor_i {
+            match (bar(k, fb - 1), bar(k, fb)) {
+                (Some(prev), Some(here)) if prev < here => fb -= 1,
+                _ => break,
+            }
+        }
         let knee_at_fb = k.knee_height_torso[fb];
         if let Some(knee) = knee_at_fb {
             if floor > cfg.max_setup_hand_height_knee_frac * knee {
-                rejected.push(format!(
-                    "the hands started {:.2} torso lengths up, above the knees ({knee:.2})",
-                    floor
-                ));
+                rejected.push(format!("the hands started {:.2} torso lengths up, above the knees ({knee:.2})", floor));
                 continue;
             }
         }
-        // Lockout: the bar near its top with the lifter standing tall.
-        let standing =
-            |i: usize| k.trunk_incline_deg[i].is_some_and(|a| a <= cfg.top_trunk_incline_deg);
-        let Some(lockout) = (fb..=top_i)
-            .find(|&i| standing(i) && bar(k, i).is_some_and(|b| b >= level(cfg.lockout_rise_frac)))
+        // Lockout: the bar at its top with the lifter standing tall and the hips as open as they
+        // get in this rep (a soft lockout never reaches 180 deg: its own best is its lockout).
+        // (75th percentile, not the maximum: one misplaced hip landmark must not set the bar.)
+        let hip_best = {
+            let mut v: Vec<f64> = (up.first..=up.last).filter_map(|i| k.hip_angle_deg[i]).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() * 3 / 4).copied()
+        };
+        let standing = |i: usize| {
+            k.trunk_incline_deg[i].is_some_and(|a| a <= cfg.top_trunk_incline_deg)
+                && match (hip_best, k.hip_angle_deg[i]) {
+                    (Some(best), Some(h)) => h >= best - cfg.lockout_hip_within_deg,
+                    _ => true,
+                }
+        };
+        let Some(lockout) =
+            (fb..=top_i).find(|&i| standing(i) && bar(k, i).is_some_and(|b| b >= level(cfg.lockout_rise_frac)))
         else {
+            rejected.push("the lifter never stood tall with the bar at the top".into());
             continue;
         };
         if k.t_s[lockout] - k.t_s[fb] < cfg.min_concentric_s {
             rejected.push("the pull was too fast to be a rep".into());
             continue;
         }
-        let knee_pass = (fb..=lockout).find(
-            |&i| matches!((bar(k, i), k.knee_height_torso[i]), (Some(b), Some(kn)) if b >= kn),
-        );
+        let knee_pass =
+            (fb..=lockout).find(|&i| matches!((bar(k, i), k.knee_height_torso[i]), (Some(b), Some(kn)) if b >= kn));
         // Descent: the last frame near the top before the bar goes back down.
-        let next_down = segs[w + 2..]
-            .iter()
-            .find(|s| s.state == State::Down)
-            .copied();
+        let next_down = segs[w + 2..].iter().find(|s| s.state == State::Down).copied();
         let search_end = next_down.map_or(n - 1, |s| s.last);
-        let first_low = (top_i..=search_end)
-            .find(|&i| bar(k, i).is_some_and(|b| b < level(cfg.lockout_rise_frac)));
+        let first_low = (top_i..=search_end).find(|&i| bar(k, i).is_some_and(|b| b < level(cfg.lockout_rise_frac)));
         let descent = match first_low {
-            Some(i) => (top_i..i)
-                .rev()
-                .find(|&j| bar(k, j).is_some())
-                .unwrap_or(top_i),
+            Some(i) => (top_i..i).rev().find(|&j| bar(k, j).is_some()).unwrap_or(top_i),
             None => search_end,
         };
         // End: the bar back at the floor level (the lowest point of the next down segment).
-        let (end, descent_complete) =
-            match next_down.and_then(|s| extreme(k, s.first, s.last, false)) {
-                Some((low_i, low)) if low <= level(0.3) => {
-                    let end = (descent..=low_i).find(|&i| {
-                        bar(k, i).is_some_and(|b| b <= low + cfg.floor_break_rise_frac * rise)
-                    });
-                    (end.unwrap_or(low_i), true)
-                }
-                _ => (n - 1, false),
-            };
-        let start = out
-            .reps
-            .last()
-            .map_or(down.first, |r: &Rep| r.frames.end.max(down.first))
-            .min(fb);
-        let frames = RepFrames {
-            start,
-            floor_break: fb,
-            knee_pass,
-            lockout,
-            descent,
-            end,
+        let (end, descent_complete) = match next_down.and_then(|s| extreme(k, s.first, s.last, false)) {
+            Some((low_i, low)) if low <= level(0.3) => {
+                let end =
+                    (descent..=low_i).find(|&i| bar(k, i).is_some_and(|b| b <= low + cfg.floor_break_rise_frac * rise));
+                (end.unwrap_or(low_i), true)
+            }
+            _ => (n - 1, false),
         };
+        let start = out.reps.last().map_or(down.first, |r: &Rep| r.frames.end.max(down.first)).min(fb);
+        let frames = RepFrames { start, floor_break: fb, knee_pass, lockout, descent, end };
         out.reps.push(Rep {
             index: out.reps.len() + 1,
             start_s: k.t_s[start],
@@ -215,38 +216,35 @@ pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
     }
     partial_reps(k, cfg, &segs, &mut out);
     if out.reps.is_empty() && !rejected.is_empty() {
-        out.notes.push(RepNote::NotADeadlift {
-            reason: rejected.join("; "),
-        });
+        out.notes.push(RepNote::NotADeadlift { reason: rejected.join("; ") });
     }
     out
 }
 
 /// Lowest (or highest) seen bar height in frames `a..=b`.
 fn extreme(k: &Kinematics, a: usize, b: usize, highest: bool) -> Option<(usize, f64)> {
-    (a..=b)
-        .filter_map(|i| bar(k, i).map(|v| (i, v)))
-        .reduce(|best, cur| {
-            if (cur.1 > best.1) == highest && cur.1 != best.1 {
-                cur
-            } else {
-                best
-            }
-        })
+    (a..=b).filter_map(|i| bar(k, i).map(|v| (i, v))).reduce(|best, cur| {
+        if (cur.1 > best.1) == highest && cur.1 != best.1 {
+            cur
+        } else {
+            best
+        }
+    })
 }
 
 /// A clip that starts on the way up, or ends on the way up, holds part of a rep.
 fn partial_reps(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], out: &mut Segmentation) {
-    let typical_rise = out
-        .reps
-        .iter()
-        .map(|r| r.bar_top_torso - r.bar_floor_torso)
-        .fold(f64::NAN, f64::max);
-    let rise = if typical_rise.is_finite() {
-        typical_rise
-    } else {
-        cfg.min_bar_rise_torso * 2.0
-    };
+    let typical_rise = out.reps.iter().map(|r| r.bar_top_torso - r.bar_floor_torso).fold(f64::NAN, f64::max);
+    let rise = if typical_rise.is_finite() { typical_rise } else { cfg.min_bar_rise_torso * 2.0 };
+    // Start: the clip begins down with a pull that did not count (the hands were already on
+    // their way up), in a set that has reps.
+    if let [first, second, ..] = segs {
+        let counted = |s: &Segment| out.reps.iter().any(|r| (s.first..=s.last).contains(&r.frames.floor_break));
+        if first.state == State::Down && second.state == State::Up && !out.reps.is_empty() && !counted(first) {
+            out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
+            return partial_end(k, cfg, segs, rise, out);
+        }
+    }
     // Start: the first state seen is "up", reached from a bar clearly below its top: the clip
     // began during a pull.
     if let Some(first) = segs.first() {
@@ -255,28 +253,24 @@ fn partial_reps(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], out: &mut Seg
             let start_bar = (0..first.first).find_map(|i| bar(k, i));
             if let (Some(top), Some(b0)) = (top, start_bar) {
                 if top - b0 > 0.3 * rise {
-                    out.notes.push(RepNote::PartialRep {
-                        at_s: k.t_s[0],
-                        starts: true,
-                    });
+                    out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
                 }
             }
         }
     }
-    // End: after the last down segment the bar climbs clearly but the lifter never stands up.
+    partial_end(k, cfg, segs, rise, out);
+}
+
+/// End: after the last down segment the bar climbs clearly but the lifter never stands up.
+fn partial_end(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], rise: f64, out: &mut Segmentation) {
     if let Some(last) = segs.last() {
         if last.state == State::Down {
             if let Some((low_i, low)) = extreme(k, last.first, last.last, false) {
                 let n = k.t_s.len();
-                let high = (low_i..n)
-                    .filter_map(|i| bar(k, i))
-                    .fold(f64::NEG_INFINITY, f64::max);
+                let high = (low_i..n).filter_map(|i| bar(k, i)).fold(f64::NEG_INFINITY, f64::max);
                 let rose = high - low;
                 if rose > 0.3 * rise && rose < cfg.min_bar_rise_torso.max(0.8 * rise) {
-                    out.notes.push(RepNote::PartialRep {
-                        at_s: k.t_s[n - 1],
-                        starts: false,
-                    });
+                    out.notes.push(RepNote::PartialRep { at_s: k.t_s[n - 1], starts: false });
                 }
             }
         }

@@ -62,11 +62,7 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         if let Ok(entries) = std::fs::read_dir(&ort_dir) {
             let mut versioned: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("libonnxruntime.so."))
-                })
+                .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.")))
                 .collect();
             versioned.sort();
             out.extend(versioned.into_iter().rev());
@@ -82,17 +78,10 @@ pub fn environment(explicit: Option<&Path>) -> Result<ort::environment::Environm
         .get_or_init(|| {
             let candidates = library_candidates(explicit);
             let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-                let searched = candidates
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let searched = candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
                 return Err(RuntimeError::NotFound { searched });
             };
-            let load_error = |reason: String| RuntimeError::Load {
-                path: path.clone(),
-                reason,
-            };
+            let load_error = |reason: String| RuntimeError::Load { path: path.clone(), reason };
             ort::init_from(&path)
                 .map_err(|e| load_error(e.to_string()))?
                 .with_name("formcheck")

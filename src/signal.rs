@@ -16,11 +16,7 @@ pub fn hampel(t_s: &[f64], x: &mut [Option<f64>], half_window_s: f64, n_sigmas: 
             lo += 1;
         }
         window.clear();
-        window.extend(
-            (lo..x.len())
-                .take_while(|&j| t_s[j] - t_s[i] <= half_window_s)
-                .filter_map(|j| original[j]),
-        );
+        window.extend((lo..x.len()).take_while(|&j| t_s[j] - t_s[i] <= half_window_s).filter_map(|j| original[j]));
         if window.len() < 5 {
             continue;
         }
@@ -76,11 +72,7 @@ pub fn lowpass(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
 
 fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     let n = x.len();
-    let mut dts: Vec<f64> = t_s
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 0.0)
-        .collect();
+    let mut dts: Vec<f64> = t_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0).collect();
     if dts.is_empty() {
         return;
     }
@@ -92,10 +84,7 @@ fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     }
     // Resample to a uniform grid.
     let m = ((t_s[n - 1] - t_s[0]) / dt).round() as usize + 1;
-    let values: Vec<f64> = x
-        .iter()
-        .map(|v| v.expect("a run holds only seen samples"))
-        .collect();
+    let values: Vec<f64> = x.iter().map(|v| v.expect("a run holds only seen samples")).collect();
     let mut grid = Vec::with_capacity(m);
     let mut j = 0;
     for k in 0..m {
@@ -114,11 +103,7 @@ fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
             k += 1;
         }
         let a = (pos - k as f64).clamp(0.0, 1.0);
-        let v = if m == 1 {
-            filtered[0]
-        } else {
-            filtered[k] * (1.0 - a) + filtered[(k + 1).min(m - 1)] * a
-        };
+        let v = if m == 1 { filtered[0] } else { filtered[k] * (1.0 - a) + filtered[(k + 1).min(m - 1)] * a };
         x[idx] = Some(v);
     }
 }
@@ -141,13 +126,7 @@ fn butter2(cutoff_hz: f64, fs: f64) -> [f64; 5] {
     let q = std::f64::consts::FRAC_1_SQRT_2;
     let norm = 1.0 / (1.0 + k / q + k * k);
     let b0 = k * k * norm;
-    [
-        b0,
-        2.0 * b0,
-        b0,
-        2.0 * (k * k - 1.0) * norm,
-        (1.0 - k / q + k * k) * norm,
-    ]
+    [b0, 2.0 * b0, b0, 2.0 * (k * k - 1.0) * norm, (1.0 - k / q + k * k) * norm]
 }
 
 /// Forward-backward filtering with odd reflection at both ends to tame edge transients.
@@ -210,16 +189,8 @@ pub fn median_of(values: impl IntoIterator<Item = f64>) -> Option<f64> {
 pub fn derivative(t_s: &[f64], x: &[Option<f64>]) -> Vec<Option<f64>> {
     (0..x.len())
         .map(|i| {
-            let prev = if i > 0 {
-                x[i - 1].map(|v| (t_s[i - 1], v))
-            } else {
-                None
-            };
-            let next = if i + 1 < x.len() {
-                x[i + 1].map(|v| (t_s[i + 1], v))
-            } else {
-                None
-            };
+            let prev = if i > 0 { x[i - 1].map(|v| (t_s[i - 1], v)) } else { None };
+            let next = if i + 1 < x.len() { x[i + 1].map(|v| (t_s[i + 1], v)) } else { None };
             let here = x[i].map(|v| (t_s[i], v));
             let (a, b) = match (prev, here, next) {
                 (Some(p), Some(_), Some(n)) => (p, n),
@@ -244,11 +215,8 @@ mod tests {
     fn lowpass_keeps_slow_motion_and_removes_fast_noise() {
         let t = times(300, 60.0);
         let slow = |t: f64| (2.0 * std::f64::consts::PI * 0.5 * t).sin();
-        let mut x: Vec<Option<f64>> = t
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| Some(slow(t) + if i % 2 == 0 { 0.2 } else { -0.2 }))
-            .collect();
+        let mut x: Vec<Option<f64>> =
+            t.iter().enumerate().map(|(i, &t)| Some(slow(t) + if i % 2 == 0 { 0.2 } else { -0.2 })).collect();
         lowpass(&t, &mut x, 6.0);
         for (i, v) in x.iter().enumerate().skip(10).take(280) {
             let err = (v.expect("seen") - slow(t[i])).abs();
@@ -259,9 +227,7 @@ mod tests {
     #[test]
     fn lowpass_is_zero_phase_on_a_step() {
         let t = times(200, 30.0);
-        let mut x: Vec<Option<f64>> = (0..200)
-            .map(|i| Some(if i < 100 { 0.0 } else { 1.0 }))
-            .collect();
+        let mut x: Vec<Option<f64>> = (0..200).map(|i| Some(if i < 100 { 0.0 } else { 1.0 })).collect();
         lowpass(&t, &mut x, 4.0);
         // Symmetric around the step: the midpoint crossing stays at the step.
         let a = x[99].expect("seen");
@@ -289,15 +255,7 @@ mod tests {
     #[test]
     fn runs_are_filtered_separately_and_gaps_stay_gaps() {
         let t = times(100, 30.0);
-        let mut x: Vec<Option<f64>> = (0..100)
-            .map(|i| {
-                if (40..60).contains(&i) {
-                    None
-                } else {
-                    Some(1.0)
-                }
-            })
-            .collect();
+        let mut x: Vec<Option<f64>> = (0..100).map(|i| if (40..60).contains(&i) { None } else { Some(1.0) }).collect();
         lowpass(&t, &mut x, 6.0);
         assert!(x[45].is_none());
         assert!((x[30].expect("seen") - 1.0).abs() < 1e-9);
@@ -306,9 +264,8 @@ mod tests {
     #[test]
     fn hampel_removes_a_spike_and_keeps_the_rest() {
         let t = times(60, 30.0);
-        let mut x: Vec<Option<f64>> = (0..60)
-            .map(|i| Some(i as f64 * 0.1 + if i % 2 == 0 { 0.01 } else { 0.0 }))
-            .collect();
+        let mut x: Vec<Option<f64>> =
+            (0..60).map(|i| Some(i as f64 * 0.1 + if i % 2 == 0 { 0.01 } else { 0.0 })).collect();
         x[30] = Some(50.0);
         hampel(&t, &mut x, 0.25, 3.5);
         assert!(x[30].is_none());
@@ -318,15 +275,8 @@ mod tests {
     #[test]
     fn only_short_gaps_are_filled() {
         let t = times(20, 10.0);
-        let mut x: Vec<Option<f64>> = (0..20)
-            .map(|i| {
-                if (3..5).contains(&i) || (8..16).contains(&i) {
-                    None
-                } else {
-                    Some(i as f64)
-                }
-            })
-            .collect();
+        let mut x: Vec<Option<f64>> =
+            (0..20).map(|i| if (3..5).contains(&i) || (8..16).contains(&i) { None } else { Some(i as f64) }).collect();
         fill_gaps(&t, &mut x, 0.3);
         assert_eq!(x[3], Some(3.0));
         assert_eq!(x[4], Some(4.0));

@@ -140,11 +140,7 @@ impl Track {
 
     /// Maps a lifter-frame point back to video pixels (y down, unmirrored).
     pub fn to_video(&self, p: P2) -> (f64, f64) {
-        let x = if self.facing == Facing::Left {
-            self.frame_width - p.x
-        } else {
-            p.x
-        };
+        let x = if self.facing == Facing::Left { self.frame_width - p.x } else { p.x };
         (x, -p.y)
     }
 }
@@ -162,10 +158,8 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
         let mut xs: Vec<Option<f64>> = Vec::with_capacity(n);
         let mut ys: Vec<Option<f64>> = Vec::with_capacity(n);
         for f in &poses.frames {
-            let p = f
-                .landmarks
-                .as_ref()
-                .and_then(|l| weighted_pair(l[li], l[ri], cfg.min_visibility));
+            let gate = if j == Joint::Wrist { cfg.min_hand_visibility } else { cfg.min_visibility };
+            let p = f.landmarks.as_ref().and_then(|l| weighted_pair(l[li], l[ri], gate));
             xs.push(p.map(|(x, _)| if mirror { frame_width - x } else { x }));
             ys.push(p.map(|(_, y)| -y));
         }
@@ -174,43 +168,25 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
             signal::fill_gaps(&t_s, series, cfg.max_gap_s);
             signal::lowpass(&t_s, series, cfg.lowpass_cutoff_hz);
         }
-        joints.push(
-            xs.iter()
-                .zip(&ys)
-                .map(|(x, y)| Some(P2::new((*x)?, (*y)?)))
-                .collect(),
-        );
+        joints.push(xs.iter().zip(&ys).map(|(x, y)| Some(P2::new((*x)?, (*y)?))).collect());
     }
     let back = poses
         .frames
         .iter()
         .map(|f| {
             let rec = f.back.as_ref()?;
-            let widths = if mirror {
-                &rec.back_if_facing_left
-            } else {
-                &rec.back_if_facing_right
-            };
-            Some(BackSample {
-                widths: widths.clone(),
-            })
+            let widths = if mirror { &rec.back_if_facing_left } else { &rec.back_if_facing_right };
+            Some(BackSample { widths: widths.clone() })
         })
         .collect();
-    Track {
-        t_s,
-        facing,
-        frame_width,
-        frame_height: poses.video.height as f64,
-        joints,
-        back,
-        quality: quality(poses),
-    }
+    Track { t_s, facing, frame_width, frame_height: poses.video.height as f64, joints, back, quality: quality(poses) }
 }
 
 /// Visibility-weighted mean of a left/right pair; `None` when neither side is visible enough.
 fn weighted_pair(l: [f64; 3], r: [f64; 3], min_visibility: f64) -> Option<(f64, f64)> {
-    let wl = if l[2] >= min_visibility { l[2] } else { 0.0 };
-    let wr = if r[2] >= min_visibility { r[2] } else { 0.0 };
+    // A tiny floor keeps the weights defined when both sides are hidden but still wanted.
+    let weight = |v: f64| if v >= min_visibility { v.max(1e-3) } else { 0.0 };
+    let (wl, wr) = (weight(l[2]), weight(r[2]));
     let w = wl + wr;
     (w > 0.0).then(|| ((wl * l[0] + wr * r[0]) / w, (wl * l[1] + wr * r[1]) / w))
 }
@@ -235,11 +211,7 @@ fn decide_facing(poses: &PoseTrack) -> Facing {
 }
 
 fn quality(poses: &PoseTrack) -> TrackQuality {
-    let with_pose: Vec<&Vec<[f64; 3]>> = poses
-        .frames
-        .iter()
-        .filter_map(|f| f.landmarks.as_ref())
-        .collect();
+    let with_pose: Vec<&Vec<[f64; 3]>> = poses.frames.iter().filter_map(|f| f.landmarks.as_ref()).collect();
     let pose_fraction = with_pose.len() as f64 / poses.frames.len().max(1) as f64;
     let key = [
         joint::LEFT_SHOULDER,
@@ -249,12 +221,8 @@ fn quality(poses: &PoseTrack) -> TrackQuality {
         joint::LEFT_WRIST,
         joint::RIGHT_WRIST,
     ];
-    let median_visibility = signal::median_of(
-        with_pose
-            .iter()
-            .map(|l| key.iter().map(|&i| l[i][2]).fold(0.0, f64::max)),
-    )
-    .unwrap_or(0.0);
+    let median_visibility =
+        signal::median_of(with_pose.iter().map(|l| key.iter().map(|&i| l[i][2]).fold(0.0, f64::max))).unwrap_or(0.0);
     let ratio = |a: usize, b: usize| {
         signal::median_of(with_pose.iter().filter_map(|l| {
             let mid = |i: usize, j: usize| ((l[i][0] + l[j][0]) / 2.0, (l[i][1] + l[j][1]) / 2.0);

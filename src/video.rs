@@ -93,11 +93,7 @@ pub struct Frame {
 
 impl Default for Frame {
     fn default() -> Self {
-        Frame {
-            index: 0,
-            t_s: 0.0,
-            image: core::Mat::default(),
-        }
+        Frame { index: 0, t_s: 0.0, image: core::Mat::default() }
     }
 }
 
@@ -145,19 +141,13 @@ impl VideoReader {
         let fps = cap.get(videoio::CAP_PROP_FPS)?;
         let frames = cap.get(videoio::CAP_PROP_FRAME_COUNT)?;
         if !(16.0..=16384.0).contains(&coded_w) || !(16.0..=16384.0).contains(&coded_h) {
-            return Err(VideoError::BadHeader {
-                what: format!("frame size {coded_w}x{coded_h}"),
-            });
+            return Err(VideoError::BadHeader { what: format!("frame size {coded_w}x{coded_h}") });
         }
         if !(fps.is_finite() && fps > 0.0 && fps <= 2000.0) {
-            return Err(VideoError::BadHeader {
-                what: format!("frame rate {fps}"),
-            });
+            return Err(VideoError::BadHeader { what: format!("frame rate {fps}") });
         }
         if !(frames.is_finite() && frames >= 1.0 && frames <= 1.0e8) {
-            return Err(VideoError::BadHeader {
-                what: format!("frame count {frames}"),
-            });
+            return Err(VideoError::BadHeader { what: format!("frame count {frames}") });
         }
         let meta = cap.get(videoio::CAP_PROP_ORIENTATION_META)?;
         let rotation_deg = (((meta.round() as i64) % 360 + 360) % 360) as u32;
@@ -168,16 +158,8 @@ impl VideoReader {
             270 => Some(core::ROTATE_90_CLOCKWISE),
             _ => None,
         };
-        let rotation_deg = if rotate_code.is_some() {
-            rotation_deg
-        } else {
-            0
-        };
-        let (width, height) = if rotation_deg % 180 == 90 {
-            (coded_h, coded_w)
-        } else {
-            (coded_w, coded_h)
-        };
+        let rotation_deg = if rotate_code.is_some() { rotation_deg } else { 0 };
+        let (width, height) = if rotation_deg % 180 == 90 { (coded_h, coded_w) } else { (coded_w, coded_h) };
         Ok(VideoReader {
             path: path.to_path_buf(),
             cap,
@@ -217,11 +199,7 @@ impl VideoReader {
     pub fn read_into(&mut self, frame: &mut Frame) -> Result<bool, VideoError> {
         let mut failures = 0;
         loop {
-            let target = if self.rotate_code.is_some() {
-                &mut self.scratch
-            } else {
-                &mut frame.image
-            };
+            let target = if self.rotate_code.is_some() { &mut self.scratch } else { &mut frame.image };
             if self.cap.read(target)? && !target.empty() {
                 break;
             }
@@ -260,10 +238,7 @@ impl VideoReader {
         // mostly loses its index (and fails to open); one with the index first ends far short.
         let declared = self.info.frames_declared;
         if (self.decoded as f64) < TRUNCATED_FRACTION * declared as f64 {
-            return Err(VideoError::Truncated {
-                decoded: self.decoded,
-                declared,
-            });
+            return Err(VideoError::Truncated { decoded: self.decoded, declared });
         }
         Ok(())
     }
@@ -274,10 +249,7 @@ impl VideoReader {
 fn quiet_backend_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        for (var, value) in [
-            ("OPENCV_LOG_LEVEL", "SILENT"),
-            ("OPENCV_FFMPEG_LOGLEVEL", "-8"),
-        ] {
+        for (var, value) in [("OPENCV_LOG_LEVEL", "SILENT"), ("OPENCV_FFMPEG_LOGLEVEL", "-8")] {
             if std::env::var_os(var).is_none() {
                 std::env::set_var(var, value);
             }
@@ -319,13 +291,7 @@ fn check_file(path: &Path) -> Result<(), VideoError> {
 fn fourcc_to_string(code: u32) -> String {
     code.to_le_bytes()
         .iter()
-        .map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '?'
-            }
-        })
+        .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' })
         .collect::<String>()
         .trim_end()
         .to_string()
@@ -357,26 +323,14 @@ mod tests {
     fn missing_and_empty_files_are_named() {
         let dir = tempfile::tempdir().expect("temp dir");
         let missing = dir.path().join("nope.mp4");
-        assert!(matches!(
-            VideoReader::open(&missing, 1.0),
-            Err(VideoError::NotFound)
-        ));
+        assert!(matches!(VideoReader::open(&missing, 1.0), Err(VideoError::NotFound)));
         let empty = dir.path().join("empty.mp4");
         std::fs::write(&empty, b"").expect("write");
-        assert!(matches!(
-            VideoReader::open(&empty, 1.0),
-            Err(VideoError::Empty)
-        ));
-        assert!(matches!(
-            VideoReader::open(dir.path(), 1.0),
-            Err(VideoError::NotAFile)
-        ));
+        assert!(matches!(VideoReader::open(&empty, 1.0), Err(VideoError::Empty)));
+        assert!(matches!(VideoReader::open(dir.path(), 1.0), Err(VideoError::NotAFile)));
         let text = dir.path().join("text.mp4");
         std::fs::write(&text, b"hello, this is not a video\n".repeat(100)).expect("write");
         assert!(VideoReader::open(&text, 1.0).is_err());
-        assert!(matches!(
-            VideoReader::open(&text, 0.0),
-            Err(VideoError::BadSlowmo(_))
-        ));
+        assert!(matches!(VideoReader::open(&text, 0.0), Err(VideoError::BadSlowmo(_))));
     }
 }

@@ -47,19 +47,12 @@ impl BackOutline {
 
     /// Edge point `i` on the chosen side, in the same pixels as `hip`/`shoulder`.
     pub fn edge_point(&self, i: usize, facing_right: bool) -> Option<Point> {
-        let widths = if facing_right {
-            &self.back_if_facing_right
-        } else {
-            &self.back_if_facing_left
-        };
+        let widths = if facing_right { &self.back_if_facing_right } else { &self.back_if_facing_left };
         let w = widths[i]? as f64;
         let (ax, ay) = (self.shoulder.x - self.hip.x, self.shoulder.y - self.hip.y);
         let sign = if facing_right { 1.0 } else { -1.0 };
         let t = i as f64 / (OUTLINE_SAMPLES - 1) as f64;
-        Some(Point::new(
-            self.hip.x + t * ax + w * sign * ay,
-            self.hip.y + t * ay - w * sign * ax,
-        ))
+        Some(Point::new(self.hip.x + t * ax + w * sign * ay, self.hip.y + t * ay - w * sign * ax))
     }
 }
 
@@ -83,10 +76,7 @@ pub fn back_outline(seg: &[f32], side: usize, hip: Point, shoulder: Point) -> Op
     for i in 0..OUTLINE_SAMPLES {
         let t = i as f64 / (OUTLINE_SAMPLES - 1) as f64;
         let base = Point::new(hip.x + t * ax, hip.y + t * ay);
-        for (sign, widths) in [
-            (1.0, &mut out.back_if_facing_right),
-            (-1.0, &mut out.back_if_facing_left),
-        ] {
+        for (sign, widths) in [(1.0, &mut out.back_if_facing_right), (-1.0, &mut out.back_if_facing_left)] {
             let dir = (sign * normal.0, sign * normal.1);
             widths[i] = edge_distance(seg, side, base, dir, steps).map(|d| (d / len) as f32);
         }
@@ -95,13 +85,7 @@ pub fn back_outline(seg: &[f32], side: usize, hip: Point, shoulder: Point) -> Op
 }
 
 /// Distance in pixels from `base` along unit `dir` to where the logit first drops to <= 0.
-fn edge_distance(
-    seg: &[f32],
-    side: usize,
-    base: Point,
-    dir: (f64, f64),
-    steps: usize,
-) -> Option<f64> {
+fn edge_distance(seg: &[f32], side: usize, base: Point, dir: (f64, f64), steps: usize) -> Option<f64> {
     let mut prev = sample(seg, side, base.x, base.y);
     if prev <= 0.0 {
         return None;
@@ -153,13 +137,7 @@ mod tests {
     fn straight_back_reads_constant_width_on_each_side() {
         let seg = band();
         // Axis at x = 120, hip below shoulder (upright): n = (u.y, -u.x) = (-1, 0) points to -x.
-        let o = back_outline(
-            &seg,
-            256,
-            Point::new(120.0, 200.0),
-            Point::new(120.0, 100.0),
-        )
-        .expect("outline");
+        let o = back_outline(&seg, 256, Point::new(120.0, 200.0), Point::new(120.0, 100.0)).expect("outline");
         for i in 0..OUTLINE_SAMPLES {
             let right = o.back_if_facing_right[i].expect("edge") as f64 * 100.0;
             let left = o.back_if_facing_left[i].expect("edge") as f64 * 100.0;
@@ -168,17 +146,13 @@ mod tests {
             assert!((left - 20.5).abs() < 0.3, "left {left}");
         }
         let p = o.edge_point(20, true).expect("point");
-        assert!(
-            (p.x - 99.5).abs() < 0.3 && (p.y - 150.0).abs() < 1e-6,
-            "{p:?}"
-        );
+        assert!((p.x - 99.5).abs() < 0.3 && (p.y - 150.0).abs() < 1e-6, "{p:?}");
     }
 
     #[test]
     fn ray_starting_outside_gives_none() {
         let seg = band();
-        let o = back_outline(&seg, 256, Point::new(30.0, 200.0), Point::new(30.0, 100.0))
-            .expect("outline");
+        let o = back_outline(&seg, 256, Point::new(30.0, 200.0), Point::new(30.0, 100.0)).expect("outline");
         assert!(o.back_if_facing_right.iter().all(Option::is_none));
     }
 }

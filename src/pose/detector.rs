@@ -17,19 +17,10 @@ pub const KP_FULL_BODY_SCALE: usize = 1;
 
 pub const DETECTOR_SPEC: ModelSpec = ModelSpec {
     what: "BlazePose person detector",
-    input: TensorSpec {
-        name: "input_1",
-        shape: &[1, 224, 224, 3],
-    },
+    input: TensorSpec { name: "input_1", shape: &[1, 224, 224, 3] },
     outputs: &[
-        TensorSpec {
-            name: "Identity",
-            shape: &[1, 2254, 12],
-        },
-        TensorSpec {
-            name: "Identity_1",
-            shape: &[1, 2254, 1],
-        },
+        TensorSpec { name: "Identity", shape: &[1, 2254, 12] },
+        TensorSpec { name: "Identity_1", shape: &[1, 2254, 1] },
     ],
 };
 
@@ -70,10 +61,7 @@ pub fn ssd_anchors() -> Vec<Point> {
         for y in 0..grid {
             for x in 0..grid {
                 for _ in 0..per_cell {
-                    anchors.push(Point::new(
-                        (x as f64 + 0.5) / grid as f64,
-                        (y as f64 + 0.5) / grid as f64,
-                    ));
+                    anchors.push(Point::new((x as f64 + 0.5) / grid as f64, (y as f64 + 0.5) / grid as f64));
                 }
             }
         }
@@ -107,22 +95,13 @@ impl Detector {
     }
 
     /// Finds people in a BGR frame, best score first, into `out` (cleared first).
-    pub fn detect(
-        &mut self,
-        frame: &core::Mat,
-        out: &mut Vec<Detection>,
-    ) -> Result<(), ModelError> {
+    pub fn detect(&mut self, frame: &core::Mat, out: &mut Vec<Detection>) -> Result<(), ModelError> {
         out.clear();
         let (w, h) = (frame.cols() as f64, frame.rows() as f64);
         let to_input = letterbox(w, h, INPUT_SIZE as f64);
         warp_into(frame, &to_input, INPUT_SIZE, &mut self.letterboxed)?;
         let pixels = self.letterboxed.data_bytes().map_err(cv_err)?;
-        for (dst, bgr) in self
-            .model
-            .input_mut()
-            .chunks_exact_mut(3)
-            .zip(pixels.chunks_exact(3))
-        {
+        for (dst, bgr) in self.model.input_mut().chunks_exact_mut(3).zip(pixels.chunks_exact(3)) {
             dst[0] = bgr[2] as f32 / 127.5 - 1.0;
             dst[1] = bgr[1] as f32 / 127.5 - 1.0;
             dst[2] = bgr[0] as f32 / 127.5 - 1.0;
@@ -141,10 +120,7 @@ impl Detector {
             let r = &boxes[i * NUM_COORDS..(i + 1) * NUM_COORDS];
             // Regressions are in input pixels relative to the anchor centre.
             let at = |dx: f32, dy: f32| {
-                to_frame.apply(Point::new(
-                    (dx as f64 / size + anchor.x) * size,
-                    (dy as f64 / size + anchor.y) * size,
-                ))
+                to_frame.apply(Point::new((dx as f64 / size + anchor.x) * size, (dy as f64 / size + anchor.y) * size))
             };
             let center = at(r[0], r[1]);
             let half_w = r[2] as f64 / 2.0 * to_frame.0[0];
@@ -153,12 +129,7 @@ impl Detector {
                 score,
                 min: Point::new(center.x - half_w, center.y - half_h),
                 max: Point::new(center.x + half_w, center.y + half_h),
-                keypoints: [
-                    at(r[4], r[5]),
-                    at(r[6], r[7]),
-                    at(r[8], r[9]),
-                    at(r[10], r[11]),
-                ],
+                keypoints: [at(r[4], r[5]), at(r[6], r[7]), at(r[8], r[9]), at(r[10], r[11])],
             });
         }
         weighted_nms(&mut self.raw, self.nms_iou, out);
@@ -178,12 +149,7 @@ pub fn weighted_nms(dets: &mut Vec<Detection>, iou_threshold: f64, out: &mut Vec
             }
             total += d.score;
             let coords = [d.min.x, d.min.y, d.max.x, d.max.y];
-            for (k, v) in coords
-                .iter()
-                .chain(d.keypoints.iter().flat_map(|p| [&p.x, &p.y]))
-                .enumerate()
-                .take(12)
-            {
+            for (k, v) in coords.iter().chain(d.keypoints.iter().flat_map(|p| [&p.x, &p.y])).enumerate().take(12) {
                 acc[k] += d.score * v;
             }
             false
@@ -223,12 +189,7 @@ pub(crate) fn cv_err(e: opencv::Error) -> ModelError {
 }
 
 /// Warps the frame straight into a `side` x `side` BGR buffer (black outside the frame).
-pub(crate) fn warp_into(
-    frame: &core::Mat,
-    m: &Affine,
-    side: i32,
-    dst: &mut core::Mat,
-) -> Result<(), ModelError> {
+pub(crate) fn warp_into(frame: &core::Mat, m: &Affine, side: i32, dst: &mut core::Mat) -> Result<(), ModelError> {
     let a = &m.0;
     // A stack-allocated 2x3 matrix: nothing is allocated per frame.
     let mat = core::Matx23d::from_array([a[0], a[1], a[2], a[3], a[4], a[5]]);
@@ -243,10 +204,7 @@ pub(crate) fn warp_into(
     )
     .map_err(cv_err)?;
     if !dst.is_continuous() || dst.typ() != core::CV_8UC3 {
-        return Err(ModelError::Run(format!(
-            "unexpected crop layout (type {})",
-            dst.typ()
-        )));
+        return Err(ModelError::Run(format!("unexpected crop layout (type {})", dst.typ())));
     }
     Ok(())
 }
@@ -268,12 +226,7 @@ mod tests {
 
     fn det(score: f64, x: f64) -> Detection {
         let p = Point::new(x, 0.0);
-        Detection {
-            score,
-            min: Point::new(x, 0.0),
-            max: Point::new(x + 10.0, 10.0),
-            keypoints: [p; 4],
-        }
+        Detection { score, min: Point::new(x, 0.0), max: Point::new(x + 10.0, 10.0), keypoints: [p; 4] }
     }
 
     #[test]

@@ -26,10 +26,7 @@ pub struct Affine(pub [f64; 6]);
 impl Affine {
     pub fn apply(&self, p: Point) -> Point {
         let m = &self.0;
-        Point::new(
-            m[0] * p.x + m[1] * p.y + m[2],
-            m[3] * p.x + m[4] * p.y + m[5],
-        )
+        Point::new(m[0] * p.x + m[1] * p.y + m[2], m[3] * p.x + m[4] * p.y + m[5])
     }
 
     /// Inverse of a non-degenerate map.
@@ -56,13 +53,8 @@ impl Roi {
     /// (scale 1.25, square): `center` is the hip centre, `scale_point` the full-body scale point.
     pub fn from_alignment(center: Point, scale_point: Point, scale: f64) -> Roi {
         let size_px = 2.0 * center.dist(scale_point) * scale;
-        let angle = std::f64::consts::FRAC_PI_2
-            - (-(scale_point.y - center.y)).atan2(scale_point.x - center.x);
-        Roi {
-            center,
-            size_px,
-            angle_rad: normalize_angle(angle),
-        }
+        let angle = std::f64::consts::FRAC_PI_2 - (-(scale_point.y - center.y)).atan2(scale_point.x - center.x);
+        Roi { center, size_px, angle_rad: normalize_angle(angle) }
     }
 
     /// Smallest crop side worth running the model on (a person a few pixels tall is noise).
@@ -144,11 +136,7 @@ mod tests {
 
     #[test]
     fn inverse_round_trips() {
-        let roi = Roi {
-            center: Point::new(640.0, 360.0),
-            size_px: 413.0,
-            angle_rad: 0.7,
-        };
+        let roi = Roi { center: Point::new(640.0, 360.0), size_px: 413.0, angle_rad: 0.7 };
         let m = roi.frame_to_crop(256.0);
         let p = Point::new(12.5, 700.25);
         let q = m.inverse().apply(m.apply(p));

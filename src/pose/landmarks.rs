@@ -24,27 +24,12 @@ const REFINE_MIN_CONFIDENCE: f64 = 0.5;
 
 pub const LANDMARK_SPEC: ModelSpec = ModelSpec {
     what: "BlazePose landmark model",
-    input: TensorSpec {
-        name: "input_1",
-        shape: &[1, 256, 256, 3],
-    },
+    input: TensorSpec { name: "input_1", shape: &[1, 256, 256, 3] },
     outputs: &[
-        TensorSpec {
-            name: "Identity",
-            shape: &[1, 195],
-        },
-        TensorSpec {
-            name: "Identity_1",
-            shape: &[1, 1],
-        },
-        TensorSpec {
-            name: "Identity_2",
-            shape: &[1, 256, 256, 1],
-        },
-        TensorSpec {
-            name: "Identity_3",
-            shape: &[1, 64, 64, 39],
-        },
+        TensorSpec { name: "Identity", shape: &[1, 195] },
+        TensorSpec { name: "Identity_1", shape: &[1, 1] },
+        TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] },
+        TensorSpec { name: "Identity_3", shape: &[1, 64, 64, 39] },
     ],
 };
 
@@ -74,12 +59,7 @@ pub struct LandmarkModel {
 
 impl LandmarkModel {
     pub fn new(model: Model) -> LandmarkModel {
-        LandmarkModel {
-            model,
-            crop: core::Mat::default(),
-            refine_from_heatmap: true,
-            times: StageTimes::default(),
-        }
+        LandmarkModel { model, crop: core::Mat::default(), refine_from_heatmap: true, times: StageTimes::default() }
     }
 
     /// Runs the model on `roi` of `frame` (BGR).
@@ -88,12 +68,7 @@ impl LandmarkModel {
         let to_crop = roi.frame_to_crop(INPUT_SIZE as f64);
         warp_into(frame, &to_crop, INPUT_SIZE, &mut self.crop)?;
         let pixels = self.crop.data_bytes().map_err(cv_err)?;
-        for (dst, bgr) in self
-            .model
-            .input_mut()
-            .chunks_exact_mut(3)
-            .zip(pixels.chunks_exact(3))
-        {
+        for (dst, bgr) in self.model.input_mut().chunks_exact_mut(3).zip(pixels.chunks_exact(3)) {
             dst[0] = bgr[2] as f32 / 255.0;
             dst[1] = bgr[1] as f32 / 255.0;
             dst[2] = bgr[0] as f32 / 255.0;
@@ -117,36 +92,18 @@ impl LandmarkModel {
             }
         }
         let to_frame = to_crop.inverse();
-        let mut keypoints = [Keypoint {
-            x: 0.0,
-            y: 0.0,
-            visibility: 0.0,
-        }; NUM_LANDMARKS];
+        let mut keypoints = [Keypoint { x: 0.0, y: 0.0, visibility: 0.0 }; NUM_LANDMARKS];
         for (i, k) in keypoints.iter_mut().enumerate() {
             let q = to_frame.apply(crop_pts[i]);
-            *k = Keypoint {
-                x: q.x,
-                y: q.y,
-                visibility: sigmoid(raw[i * 5 + 3] as f64),
-            };
+            *k = Keypoint { x: q.x, y: q.y, visibility: sigmoid(raw[i * 5 + 3] as f64) };
         }
-        let aux = [
-            to_frame.apply(crop_pts[AUX_HIP_CENTER]),
-            to_frame.apply(crop_pts[AUX_FULL_BODY_SCALE]),
-        ];
+        let aux = [to_frame.apply(crop_pts[AUX_HIP_CENTER]), to_frame.apply(crop_pts[AUX_FULL_BODY_SCALE])];
         let hip = crop_pts[23].mid(crop_pts[24]);
         let shoulder = crop_pts[11].mid(crop_pts[12]);
-        let back =
-            back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
+        let back = back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
         drop(outputs);
         self.times.landmark_post_s += t2.elapsed().as_secs_f64();
-        Ok(LandmarkResult {
-            keypoints,
-            aux,
-            presence,
-            torso_crop_px: hip.dist(shoulder),
-            back,
-        })
+        Ok(LandmarkResult { keypoints, aux, presence, torso_crop_px: hip.dist(shoulder), back })
     }
 
     pub fn model(&self) -> &Model {
@@ -192,10 +149,7 @@ mod tests {
         hm[(20 * 64 + 10) * NUM_POINTS + 5] = 10.0;
         let mut p = Point::new(10.0 * 4.0 + 3.0, 20.0 * 4.0 + 1.0);
         refine_from_heatmap(&mut p, &hm, 5);
-        assert!(
-            (p.x - 40.0).abs() < 0.01 && (p.y - 80.0).abs() < 0.01,
-            "{p:?}"
-        );
+        assert!((p.x - 40.0).abs() < 0.01 && (p.y - 80.0).abs() < 0.01, "{p:?}");
         // Not confident: untouched.
         let mut q = Point::new(100.0, 100.0);
         refine_from_heatmap(&mut q, &hm, 6);

@@ -146,9 +146,7 @@ pub struct StageTimes {
 }
 
 /// Which BlazePose landmark model to use.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelSize {
     Lite,
@@ -175,9 +173,7 @@ pub fn default_models_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("FORMCHECK_MODELS_DIR") {
         return PathBuf::from(dir);
     }
-    let candidates = crate::runtime::project_dirs()
-        .into_iter()
-        .map(|d| d.join("models"));
+    let candidates = crate::runtime::project_dirs().into_iter().map(|d| d.join("models"));
     let mut first = None;
     for dir in candidates {
         if dir.join(DETECTOR_FILE).is_file() {

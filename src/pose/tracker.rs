@@ -94,11 +94,7 @@ pub struct PoseTracker {
 }
 
 impl PoseTracker {
-    pub fn new(
-        mut detector: Detector,
-        mut landmarks: LandmarkModel,
-        cfg: TrackerConfig,
-    ) -> PoseTracker {
+    pub fn new(mut detector: Detector, mut landmarks: LandmarkModel, cfg: TrackerConfig) -> PoseTracker {
         detector.min_score = cfg.min_detection_score;
         landmarks.refine_from_heatmap = cfg.refine_from_heatmap;
         PoseTracker {
@@ -131,19 +127,11 @@ impl PoseTracker {
 
     /// Time spent so far in this clip, by stage.
     pub fn times(&self) -> StageTimes {
-        StageTimes {
-            detect_s: self.detect_s,
-            detector_runs: self.detector_runs,
-            ..self.landmarks.times
-        }
+        StageTimes { detect_s: self.detect_s, detector_runs: self.detector_runs, ..self.landmarks.times }
     }
 
     /// Finds the lifter's pose on one upright BGR frame taken at `t_s`.
-    pub fn process(
-        &mut self,
-        frame: &core::Mat,
-        t_s: f64,
-    ) -> Result<Option<PoseObservation>, ModelError> {
+    pub fn process(&mut self, frame: &core::Mat, t_s: f64) -> Result<Option<PoseObservation>, ModelError> {
         self.frame_size = (frame.cols() as f64, frame.rows() as f64);
         let (roi, from_detector) = match self.next_roi.take() {
             Some(roi) => (roi, false),
@@ -159,12 +147,7 @@ impl PoseTracker {
         // presence still looks fine (the torso shrinks in the crop): look again on this frame
         // rather than dropping it.
         let lost = result.presence < self.cfg.min_presence;
-        if !from_detector
-            && (lost
-                || self
-                    .torso
-                    .is_drift(result.torso_crop_px, self.cfg.drift_ratio))
-        {
+        if !from_detector && (lost || self.torso.is_drift(result.torso_crop_px, self.cfg.drift_ratio)) {
             if let Some(fresh) = self.detect_lifter(frame, t_s)? {
                 let retry = self.landmarks.run(frame, &fresh)?;
                 if lost || retry.presence >= self.cfg.min_presence {
@@ -177,10 +160,7 @@ impl PoseTracker {
         // Still nobody: the detector misses people half hidden behind a plate, who have not moved
         // far since they were last seen clearly. Try that crop.
         if result.presence < self.cfg.min_presence {
-            if let Some(good) = self
-                .last_confident
-                .filter(|g| t_s - g.t_s <= self.cfg.confident_roi_max_age_s)
-            {
+            if let Some(good) = self.last_confident.filter(|g| t_s - g.t_s <= self.cfg.confident_roi_max_age_s) {
                 if good.roi != roi {
                     let retry = self.landmarks.run(frame, &good.roi)?;
                     if retry.presence >= self.cfg.min_presence {
@@ -192,14 +172,8 @@ impl PoseTracker {
             }
         }
         // A degenerate output (non-finite numbers) is no pose, whatever the presence says.
-        let finite = result
-            .keypoints
-            .iter()
-            .all(|k| k.x.is_finite() && k.y.is_finite() && k.visibility.is_finite())
-            && result
-                .aux
-                .iter()
-                .all(|p| p.x.is_finite() && p.y.is_finite());
+        let finite = result.keypoints.iter().all(|k| k.x.is_finite() && k.y.is_finite() && k.visibility.is_finite())
+            && result.aux.iter().all(|p| p.x.is_finite() && p.y.is_finite());
         if result.presence < self.cfg.min_presence || !finite {
             self.roi_filter = AuxFilter::default();
             return Ok(None);
@@ -220,18 +194,9 @@ impl PoseTracker {
 
     /// Records the lifter's position and prepares the next frame's crop.
     fn accept(&mut self, result: &LandmarkResult, t_s: f64) {
-        let [hip, scale_point] = if self.cfg.smooth_roi {
-            self.roi_filter.apply(result.aux, t_s)
-        } else {
-            result.aux
-        };
-        self.next_roi =
-            Some(Roi::from_alignment(hip, scale_point, self.cfg.roi_scale)).filter(Roi::is_usable);
-        self.last_seen = Some(LastSeen {
-            hip: result.aux[0],
-            scale_px: result.aux[0].dist(result.aux[1]),
-            t_s,
-        });
+        let [hip, scale_point] = if self.cfg.smooth_roi { self.roi_filter.apply(result.aux, t_s) } else { result.aux };
+        self.next_roi = Some(Roi::from_alignment(hip, scale_point, self.cfg.roi_scale)).filter(Roi::is_usable);
+        self.last_seen = Some(LastSeen { hip: result.aux[0], scale_px: result.aux[0].dist(result.aux[1]), t_s });
     }
 
     /// Runs the detector and picks the lifter among the people found.
@@ -247,11 +212,7 @@ impl PoseTracker {
         };
         Ok(chosen
             .map(|d| {
-                Roi::from_alignment(
-                    d.keypoints[KP_HIP_CENTER],
-                    d.keypoints[KP_FULL_BODY_SCALE],
-                    self.cfg.roi_scale,
-                )
+                Roi::from_alignment(d.keypoints[KP_HIP_CENTER], d.keypoints[KP_FULL_BODY_SCALE], self.cfg.roi_scale)
             })
             .filter(Roi::is_usable))
     }
@@ -263,13 +224,10 @@ impl PoseTracker {
             .filter(|d| {
                 let ratio = d.body_scale_px() / last.scale_px.max(1.0);
                 (0.6..=1.6).contains(&ratio)
-                    && d.keypoints[KP_HIP_CENTER].dist(last.hip)
-                        <= self.cfg.reacquire_max_shift_scales * last.scale_px
+                    && d.keypoints[KP_HIP_CENTER].dist(last.hip) <= self.cfg.reacquire_max_shift_scales * last.scale_px
             })
             .min_by(|a, b| {
-                a.keypoints[KP_HIP_CENTER]
-                    .dist(last.hip)
-                    .total_cmp(&b.keypoints[KP_HIP_CENTER].dist(last.hip))
+                a.keypoints[KP_HIP_CENTER].dist(last.hip).total_cmp(&b.keypoints[KP_HIP_CENTER].dist(last.hip))
             })
             .copied()
     }
@@ -279,20 +237,13 @@ impl PoseTracker {
         let (w, h) = self.frame_size;
         let centre = Point::new(w / 2.0, h / 2.0);
         let half_diag = 0.5 * w.hypot(h);
-        let largest = self
-            .detections
-            .iter()
-            .map(Detection::body_scale_px)
-            .fold(0.0, f64::max);
+        let largest = self.detections.iter().map(Detection::body_scale_px).fold(0.0, f64::max);
         let value = |d: &Detection| {
             let size = d.body_scale_px() / largest.max(1e-9);
             let off_centre = (d.keypoints[KP_HIP_CENTER].dist(centre) / half_diag).min(1.0);
             d.score * size * (1.0 - 0.5 * off_centre)
         };
-        self.detections
-            .iter()
-            .max_by(|a, b| value(a).total_cmp(&value(b)))
-            .copied()
+        self.detections.iter().max_by(|a, b| value(a).total_cmp(&value(b))).copied()
     }
 }
 
@@ -345,11 +296,7 @@ impl AuxFilter {
             };
             axis.deriv = Some(ed);
             let a = alpha(Self::MIN_CUTOFF_HZ + Self::BETA * ed.abs());
-            axis.smoothed = if axis.raw.is_some() {
-                axis.smoothed + a * (v - axis.smoothed)
-            } else {
-                v
-            };
+            axis.smoothed = if axis.raw.is_some() { axis.smoothed + a * (v - axis.smoothed) } else { v };
             axis.raw = Some(v);
             out[k] = axis.smoothed;
         }
@@ -402,11 +349,7 @@ mod tests {
             let jitter = if i % 2 == 0 { 0.5 } else { -0.5 };
             let out = f.apply(p(200.0 + jitter), i as f64 / 30.0);
             if i > 5 {
-                assert!(
-                    (out[0].x - 200.0).abs() < 0.5,
-                    "jitter passes through: {}",
-                    out[0].x
-                );
+                assert!((out[0].x - 200.0).abs() < 0.5, "jitter passes through: {}", out[0].x);
             }
         }
         // A fast 100 px jump (a body length) is followed within a few frames.

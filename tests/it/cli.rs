@@ -20,12 +20,7 @@ fn files_under(dir: &Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push(
-                    p.strip_prefix(dir)
-                        .expect("under dir")
-                        .display()
-                        .to_string(),
-                );
+                out.push(p.strip_prefix(dir).expect("under dir").display().to_string());
             }
         }
     }
@@ -43,13 +38,8 @@ fn bad_inputs(dir: &Path, real_clip: Option<&Path>) -> Vec<(std::path::PathBuf, 
     std::fs::write(&text, "squat 100kg x5\n".repeat(200)).expect("write");
     bad.push((text, "not a video"));
     let random = dir.join("random.mp4");
-    std::fs::write(
-        &random,
-        (0..200_000u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect::<Vec<_>>(),
-    )
-    .expect("write");
+    std::fs::write(&random, (0..200_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>())
+        .expect("write");
     bad.push((random, "not a video"));
     let png = dir.join("picture.mp4");
     image::RgbImage::from_pixel(64, 48, image::Rgb([200, 30, 30]))
@@ -90,51 +80,16 @@ fn each_bad_input_gets_one_clear_line_and_no_output() {
     let bad = bad_inputs(dir.path(), real.as_deref());
     let out = dir.path().join("out");
     for (path, reason) in &bad {
-        let res = common::bin()
-            .arg("analyze")
-            .arg(path)
-            .arg("-o")
-            .arg(&out)
-            .output()
-            .expect("run formcheck");
+        let res = common::bin().arg("analyze").arg(path).arg("-o").arg(&out).output().expect("run formcheck");
         let stderr = String::from_utf8_lossy(&res.stderr);
-        assert_eq!(
-            res.status.code(),
-            Some(1),
-            "{}: exit {:?}, stderr {stderr}",
-            path.display(),
-            res.status.code()
-        );
-        assert!(
-            !stderr.contains("panicked"),
-            "{}: panic: {stderr}",
-            path.display()
-        );
+        assert_eq!(res.status.code(), Some(1), "{}: exit {:?}, stderr {stderr}", path.display(), res.status.code());
+        assert!(!stderr.contains("panicked"), "{}: panic: {stderr}", path.display());
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "{}: expected one error line, got {stderr:?}",
-            path.display()
-        );
+        assert_eq!(lines.len(), 1, "{}: expected one error line, got {stderr:?}", path.display());
         let name = path.file_name().expect("name").to_string_lossy();
-        assert!(
-            lines[0].contains(name.as_ref()),
-            "error line does not name the file: {}",
-            lines[0]
-        );
-        assert!(
-            lines[0].contains(reason),
-            "{}: error line lacks '{reason}': {}",
-            path.display(),
-            lines[0]
-        );
-        assert!(
-            files_under(&out).is_empty(),
-            "{}: left files behind: {:?}",
-            path.display(),
-            files_under(&out)
-        );
+        assert!(lines[0].contains(name.as_ref()), "error line does not name the file: {}", lines[0]);
+        assert!(lines[0].contains(reason), "{}: error line lacks '{reason}': {}", path.display(), lines[0]);
+        assert!(files_under(&out).is_empty(), "{}: left files behind: {:?}", path.display(), files_under(&out));
     }
 }
 
@@ -155,15 +110,8 @@ fn a_batch_with_bad_files_still_analyses_the_good_clip() {
         .arg(&out)
         .output()
         .expect("run formcheck");
-    assert_eq!(
-        res.status.code(),
-        Some(1),
-        "some clips failed: exit must be 1"
-    );
-    assert_eq!(
-        files_under(&out),
-        vec!["posereader_good/poses.json".to_string()]
-    );
+    assert_eq!(res.status.code(), Some(1), "some clips failed: exit must be 1");
+    assert_eq!(files_under(&out), vec!["posereader_good/poses.json".to_string()]);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(stderr.lines().count(), 2, "one line per bad file: {stderr}");
 }
@@ -174,33 +122,16 @@ fn poses_json_has_the_documented_shape() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp");
-    let res = common::bin()
-        .arg("analyze")
-        .arg(&clip)
-        .arg("-o")
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    let res = common::bin().arg("analyze").arg(&clip).arg("-o").arg(dir.path()).output().expect("run");
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
     let path = dir.path().join("posereader_nico").join("poses.json");
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).expect("poses.json")).expect("json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("poses.json")).expect("json");
     assert_eq!(json["schema_version"], 1);
     let video = &json["video"];
-    assert_eq!(
-        (video["width"].as_u64(), video["height"].as_u64()),
-        (Some(600), Some(600))
-    );
+    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(600), Some(600)));
     assert_eq!(video["rotation_deg"], 0);
     let frames = json["frames"].as_array().expect("frames");
-    assert_eq!(
-        frames.len() as u64,
-        video["frames"].as_u64().expect("count")
-    );
+    assert_eq!(frames.len() as u64, video["frames"].as_u64().expect("count"));
     assert_eq!(frames.len(), common::ffprobe_frame_times(&clip).len());
     assert_eq!(json["model"]["names"].as_array().expect("names").len(), 33);
     let mut found = 0;
@@ -210,32 +141,14 @@ fn poses_json_has_the_documented_shape() {
             found += 1;
             assert_eq!(lms.len(), 33);
             for p in lms {
-                let (x, y, v) = (
-                    p[0].as_f64().expect("x"),
-                    p[1].as_f64().expect("y"),
-                    p[2].as_f64().expect("v"),
-                );
-                assert!(
-                    (-600.0..1200.0).contains(&x)
-                        && (-600.0..1200.0).contains(&y)
-                        && (0.0..=1.0).contains(&v)
-                );
+                let (x, y, v) = (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"), p[2].as_f64().expect("v"));
+                assert!((-600.0..1200.0).contains(&x) && (-600.0..1200.0).contains(&y) && (0.0..=1.0).contains(&v));
             }
             let back = &f["back"];
-            assert_eq!(
-                back["back_if_facing_right"]
-                    .as_array()
-                    .expect("outline")
-                    .len(),
-                41
-            );
+            assert_eq!(back["back_if_facing_right"].as_array().expect("outline").len(), 41);
         }
     }
-    assert!(
-        found as f64 >= 0.95 * frames.len() as f64,
-        "lifter found on {found} of {} frames",
-        frames.len()
-    );
+    assert!(found as f64 >= 0.95 * frames.len() as f64, "lifter found on {found} of {} frames", frames.len());
     // The saved track reads back through the library's own loader.
     let track = formcheck::posetrack::PoseTrack::load(&path).expect("load");
     assert_eq!(track.frames.len(), frames.len());
@@ -247,38 +160,17 @@ fn a_wrong_model_file_is_named_with_what_is_wrong() {
     let clip = dir.path().join("x.mp4");
     std::fs::write(&clip, b"unused").expect("write");
     // The detector given as the landmark model: loads, but its inputs are wrong.
-    let detector = common::project_dir()
-        .join("models")
-        .join("pose_detection.onnx");
-    let res = common::bin()
-        .arg("analyze")
-        .arg(&clip)
-        .arg("--model")
-        .arg(&detector)
-        .output()
-        .expect("run");
+    let detector = common::project_dir().join("models").join("pose_detection.onnx");
+    let res = common::bin().arg("analyze").arg(&clip).arg("--model").arg(&detector).output().expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(
-        stderr.contains("pose_detection.onnx")
-            && stderr.contains("not the BlazePose landmark model"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("pose_detection.onnx") && stderr.contains("not the BlazePose landmark model"), "{stderr}");
     assert!(stderr.contains("shape"), "{stderr}");
     // A file that is not a model at all.
-    let res = common::bin()
-        .arg("analyze")
-        .arg(&clip)
-        .arg("--model")
-        .arg(&clip)
-        .output()
-        .expect("run");
+    let res = common::bin().arg("analyze").arg(&clip).arg("--model").arg(&clip).output().expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(
-        stderr.contains("cannot load model") && stderr.contains("x.mp4"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot load model") && stderr.contains("x.mp4"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
 
@@ -294,8 +186,61 @@ fn a_missing_runtime_library_is_reported() {
         .expect("run");
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2));
-    assert!(
-        stderr.contains("ONNX Runtime") && stderr.contains("nowhere.so"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("ONNX Runtime") && stderr.contains("nowhere.so"), "{stderr}");
+}
+
+#[test]
+fn report_from_poses_json_equals_the_analyze_report() {
+    let Some(clip) = common::clip("posereader_good.mp4") else { return };
+    let dir = tempfile::tempdir().expect("temp");
+    let res = common::bin().arg("analyze").arg(&clip).arg("-o").arg(dir.path()).arg("-q").output().expect("run");
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let out = dir.path().join("posereader_good");
+    for name in ["poses.json", "report.json", "reps.csv"] {
+        assert!(out.join(name).is_file(), "{name} missing");
+    }
+    let again = dir.path().join("again");
+    let res =
+        common::bin().arg("report").arg(out.join("poses.json")).arg("-o").arg(&again).arg("-q").output().expect("run");
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    for name in ["report.json", "reps.csv"] {
+        let a = std::fs::read_to_string(out.join(name)).expect("first");
+        let b = std::fs::read_to_string(again.join("posereader_good").join(name)).expect("second");
+        assert_eq!(a, b, "{name} differs between analyze and report");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("read")).expect("json");
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["reps"].as_array().expect("reps").len(), 1);
+    let csv = std::fs::read_to_string(out.join("reps.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 2, "header and one rep: {csv}");
+    // A changed threshold changes the result...
+    assert!(!report["reps"][0]["faults"].to_string().contains("rounded_lower_back"));
+    let strict = dir.path().join("strict");
+    let res = common::bin()
+        .arg("report")
+        .arg(out.join("poses.json"))
+        .args(["-o", &strict.display().to_string(), "-q", "--set", "faults.rounded_lower_back.warn_deg=-100"])
+        .output()
+        .expect("run");
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let strict_report = std::fs::read_to_string(strict.join("posereader_good").join("report.json")).expect("read");
+    assert!(strict_report.contains("rounded_lower_back"), "a -100 deg warning threshold must flag every back");
+    // ...and an unknown key is refused with its name.
+    let res = common::bin()
+        .arg("report")
+        .arg(out.join("poses.json"))
+        .args(["-o", &dir.path().join("x").display().to_string(), "--set", "faults.rounded_lower_backk.fault_deg=1"])
+        .output()
+        .expect("run");
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("faults.rounded_lower_backk"));
+}
+
+#[test]
+fn config_print_default_is_the_checked_in_file() {
+    let res = common::bin().args(["config", "print-default"]).output().expect("run");
+    assert!(res.status.success());
+    let file = std::fs::read_to_string(common::project_dir().join("src").join("default_config.toml")).expect("file");
+    assert_eq!(String::from_utf8_lossy(&res.stdout), file);
 }

@@ -31,17 +31,14 @@ struct ClipFidelity {
 }
 
 fn reference_frames(path: &Path) -> Vec<Option<Vec<[f64; 2]>>> {
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).expect("read reference")).expect("json");
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("read reference")).expect("json");
     json["frames"]
         .as_array()
         .expect("frames")
         .iter()
         .map(|f| {
             f["landmarks"].as_array().map(|lms| {
-                lms.iter()
-                    .map(|p| [p[0].as_f64().expect("x"), p[1].as_f64().expect("y")])
-                    .collect::<Vec<_>>()
+                lms.iter().map(|p| [p[0].as_f64().expect("x"), p[1].as_f64().expect("y")]).collect::<Vec<_>>()
             })
         })
         .collect()
@@ -73,10 +70,7 @@ fn compare(
         if torso < 1.0 {
             continue;
         }
-        let mut d: Vec<f64> = COMPARED
-            .iter()
-            .map(|&i| (l[i][0] - r[i][0]).hypot(l[i][1] - r[i][1]) / torso)
-            .collect();
+        let mut d: Vec<f64> = COMPARED.iter().map(|&i| (l[i][0] - r[i][0]).hypot(l[i][1] - r[i][1]) / torso).collect();
         per_frame.push(median(&mut d));
     }
     let mut sorted = per_frame.clone();
@@ -84,25 +78,10 @@ fn compare(
     let fid = ClipFidelity {
         name: name.to_string(),
         compared_frames: per_frame.len(),
-        median_frac: if sorted.is_empty() {
-            f64::NAN
-        } else {
-            median(&mut sorted.clone())
-        },
-        p90_frac: sorted
-            .get(sorted.len() * 9 / 10)
-            .copied()
-            .unwrap_or(f64::NAN),
-        found_frac: if mp_found == 0 {
-            1.0
-        } else {
-            both as f64 / mp_found as f64
-        },
-        found_raw_frac: if mp_found_raw == 0 {
-            1.0
-        } else {
-            both_raw as f64 / mp_found_raw as f64
-        },
+        median_frac: if sorted.is_empty() { f64::NAN } else { median(&mut sorted.clone()) },
+        p90_frac: sorted.get(sorted.len() * 9 / 10).copied().unwrap_or(f64::NAN),
+        found_frac: if mp_found == 0 { 1.0 } else { both as f64 / mp_found as f64 },
+        found_raw_frac: if mp_found_raw == 0 { 1.0 } else { both_raw as f64 / mp_found_raw as f64 },
     };
     (fid, per_frame)
 }
@@ -115,40 +94,23 @@ fn landmarks_match_mediapipe_on_every_reference_clip() {
     let refs = common::mediapipe_reference_dir(&clips);
     let mut names: Vec<String> = std::fs::read_dir(&refs)
         .expect("reference folder")
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_suffix(".json")
-                .map(str::to_string)
-        })
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
         .filter(|n| clips.join(format!("{n}.mp4")).is_file())
         .collect();
     names.sort();
-    assert!(
-        !names.is_empty(),
-        "no reference landmark files in {}",
-        refs.display()
-    );
-    let mut engine = common::engine();
+    assert!(!names.is_empty(), "no reference landmark files in {}", refs.display());
+    let tracks = common::all_tracks().expect("clips present");
     let mut pooled = Vec::new();
     let mut results = Vec::new();
     for name in &names {
-        let track = common::track(&mut engine, &clips.join(format!("{name}.mp4")));
+        let track = &tracks[name];
         let reference = reference_frames(&refs.join(format!("{name}.json")));
-        assert_eq!(
-            track.frames.len(),
-            reference.len(),
-            "{name}: frame count differs from the reference"
-        );
-        let (fid, per_frame) = compare(name, &track, &reference);
+        assert_eq!(track.frames.len(), reference.len(), "{name}: frame count differs from the reference");
+        let (fid, per_frame) = compare(name, track, &reference);
         pooled.extend(per_frame);
         results.push(fid);
     }
-    println!(
-        "{:34} {:>7} {:>9} {:>8} {:>8} {:>10}",
-        "clip", "frames", "median%", "p90%", "found%", "found_raw%"
-    );
+    println!("{:34} {:>7} {:>9} {:>8} {:>8} {:>10}", "clip", "frames", "median%", "p90%", "found%", "found_raw%");
     for r in &results {
         println!(
             "{:34} {:>7} {:>9.2} {:>8.1} {:>8.1} {:>10.1}",
@@ -161,16 +123,8 @@ fn landmarks_match_mediapipe_on_every_reference_clip() {
         );
     }
     let pooled_median = median(&mut pooled);
-    println!(
-        "pooled median {:.2} % over {} frames",
-        100.0 * pooled_median,
-        pooled.len()
-    );
-    assert!(
-        pooled_median <= 0.05,
-        "pooled median {:.2} % > 5 %",
-        100.0 * pooled_median
-    );
+    println!("pooled median {:.2} % over {} frames", 100.0 * pooled_median, pooled.len());
+    assert!(pooled_median <= 0.05, "pooled median {:.2} % > 5 %", 100.0 * pooled_median);
     for r in &results {
         assert!(
             r.median_frac.is_nan() || r.median_frac <= 0.08,

@@ -27,17 +27,7 @@ fn composite(src: &Path, dir: &Path, name: &str, from_s: f64, to_s: f64) -> Path
         Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(src)
-            .args([
-                "-filter_complex",
-                &filter,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-crf",
-                "18",
-                "-an",
-            ])
+            .args(["-filter_complex", &filter, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-an"])
             .arg(&out),
     );
     out
@@ -56,24 +46,11 @@ fn follows_the_lifter_not_the_bystander_and_reacquires_after_a_loss() {
     let mut engine = common::engine();
 
     // Control: with the lifter hidden all along, the bystander is found.
-    let control = common::track(
-        &mut engine,
-        &composite(&src, dir.path(), "control.mp4", 0.0, 100.0),
-    );
-    let bystander = control
-        .frames
-        .iter()
-        .filter(|f| hip_x(f).is_some_and(|x| x > SPLIT_X))
-        .count();
-    assert!(
-        bystander as f64 > 0.8 * control.frames.len() as f64,
-        "bystander found on only {bystander} frames"
-    );
+    let control = common::track(&mut engine, &composite(&src, dir.path(), "control.mp4", 0.0, 100.0));
+    let bystander = control.frames.iter().filter(|f| hip_x(f).is_some_and(|x| x > SPLIT_X)).count();
+    assert!(bystander as f64 > 0.8 * control.frames.len() as f64, "bystander found on only {bystander} frames");
 
-    let track = common::track(
-        &mut engine,
-        &composite(&src, dir.path(), "loss.mp4", HIDDEN_FROM_S, HIDDEN_TO_S),
-    );
+    let track = common::track(&mut engine, &composite(&src, dir.path(), "loss.mp4", HIDDEN_FROM_S, HIDDEN_TO_S));
     let t0 = track.frames[0].t_s;
     let (mut visible, mut on_lifter, mut jumped, mut after, mut after_on_lifter) = (0, 0, 0, 0, 0);
     for f in &track.frames {
@@ -91,10 +68,7 @@ fn follows_the_lifter_not_the_bystander_and_reacquires_after_a_loss() {
         }
     }
     assert_eq!(jumped, 0, "followed the bystander on {jumped} frames");
-    assert!(
-        on_lifter as f64 >= 0.95 * visible as f64,
-        "on the lifter in {on_lifter} of {visible} visible frames"
-    );
+    assert!(on_lifter as f64 >= 0.95 * visible as f64, "on the lifter in {on_lifter} of {visible} visible frames");
     assert!(
         after > 20 && after_on_lifter as f64 >= 0.95 * after as f64,
         "re-acquired on {after_on_lifter} of {after} frames"

@@ -2,8 +2,10 @@
 //! `$FORMCHECK_CLIPS_DIR` (default `../shared/clips` beside the project); without them those tests
 //! say so and skip, unless `FORMCHECK_REQUIRE_CLIPS=1` (set by CI) makes that a failure.
 
+mod analysis;
 mod cli;
 mod common;
 mod fidelity;
 mod lifter;
+mod synthetic;
 mod video;

@@ -12,20 +12,15 @@ use crate::common::{self, run_ok};
 
 /// First `n` frames as raw BGR from ffmpeg (which applies the rotation metadata itself).
 fn ffmpeg_frames_bgr(clip: &Path, n: usize) -> Vec<u8> {
-    run_ok(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-i"])
-            .arg(clip)
-            .args([
-                "-frames:v",
-                &n.to_string(),
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "bgr24",
-                "-",
-            ]),
-    )
+    run_ok(Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(clip).args([
+        "-frames:v",
+        &n.to_string(),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "-",
+    ]))
 }
 
 fn read_all(path: &Path, slowmo: f64) -> (VideoReader, Vec<(u64, f64)>, Vec<u8>) {
@@ -74,21 +69,10 @@ fn rotated_containers_decode_upright_like_ffmpeg() {
         let (_, stamps, ours) = read_all(&rotated, 1.0);
         assert_eq!(stamps.len(), 111);
         let theirs = ffmpeg_frames_bgr(&rotated, 1);
-        assert_eq!(
-            ours.len(),
-            theirs.len(),
-            "rotate={rotate}: frame size differs from ffmpeg's"
-        );
-        let mean_abs = ours
-            .iter()
-            .zip(&theirs)
-            .map(|(a, b)| (*a as f64 - *b as f64).abs())
-            .sum::<f64>()
-            / ours.len() as f64;
-        assert!(
-            mean_abs < 1.0,
-            "rotate={rotate}: mean abs difference from ffmpeg's upright frame {mean_abs:.2}"
-        );
+        assert_eq!(ours.len(), theirs.len(), "rotate={rotate}: frame size differs from ffmpeg's");
+        let mean_abs =
+            ours.iter().zip(&theirs).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / ours.len() as f64;
+        assert!(mean_abs < 1.0, "rotate={rotate}: mean abs difference from ffmpeg's upright frame {mean_abs:.2}");
     }
 }
 
@@ -105,16 +89,12 @@ fn pose_on_a_rotated_container_matches_the_original() {
     let a = common::track(&mut engine, &src);
     let b = common::track(&mut engine, &rotated);
     assert_eq!(a.frames.len(), b.frames.len());
-    assert_eq!(
-        (b.video.width, b.video.height),
-        (a.video.height, a.video.width)
-    );
+    assert_eq!((b.video.width, b.video.height), (a.video.height, a.video.width));
     let h = a.video.height as f64;
     let mut dists = Vec::new();
     for (fa, fb) in a.frames.iter().zip(&b.frames) {
         if let (Some(la), Some(lb)) = (&fa.landmarks, &fb.landmarks) {
-            let mid =
-                |i: usize, j: usize| ((la[i][0] + la[j][0]) / 2.0, (la[i][1] + la[j][1]) / 2.0);
+            let mid = |i: usize, j: usize| ((la[i][0] + la[j][0]) / 2.0, (la[i][1] + la[j][1]) / 2.0);
             let (sh, hp) = (mid(11, 12), mid(23, 24));
             let torso = (sh.0 - hp.0).hypot(sh.1 - hp.1);
             for i in [11, 12, 23, 24, 25, 26, 27, 28] {
@@ -127,11 +107,7 @@ fn pose_on_a_rotated_container_matches_the_original() {
     let med = common::median(&mut dists);
     // The crop follows the body's own axis, so the model sees nearly the same pixels either way;
     // a wrong rotation direction would put the pose tens of percent away.
-    assert!(
-        med < 0.03,
-        "median landmark distance {:.1} % of the torso between rotated and original",
-        100.0 * med
-    );
+    assert!(med < 0.03, "median landmark distance {:.1} % of the torso between rotated and original", 100.0 * med);
 }
 
 #[test]
@@ -139,22 +115,14 @@ fn timestamps_follow_the_container() {
     // Clips with a variable or fractional frame rate, and one with B-frames whose first frame
     // OpenCV mistimes. Checked on the pose track: what users get.
     let mut engine = None;
-    for name in [
-        "mattiolato_bad_02.mp4",
-        "mattiolato_bad_03.mp4",
-        "siriwan_edited7.mp4",
-        "gymapp_deadlift_1080p60.mp4",
-    ] {
+    for name in ["mattiolato_bad_02.mp4", "mattiolato_bad_03.mp4", "siriwan_edited7.mp4", "gymapp_deadlift_1080p60.mp4"]
+    {
         let Some(path) = common::clip(name) else {
             return;
         };
         let truth = common::ffprobe_frame_times(&path);
         let track = common::track(engine.get_or_insert_with(common::engine), &path);
-        assert_eq!(
-            track.frames.len(),
-            truth.len(),
-            "{name}: frame count differs from ffprobe"
-        );
+        assert_eq!(track.frames.len(), truth.len(), "{name}: frame count differs from ffprobe");
         let t0 = track.frames[0].t_s;
         for (f, want) in track.frames.iter().zip(&truth) {
             assert!(
@@ -165,10 +133,7 @@ fn timestamps_follow_the_container() {
             );
         }
         // Strictly increasing, the last two frames included (OpenCV reports 0 there).
-        assert!(
-            track.frames.windows(2).all(|w| w[1].t_s > w[0].t_s),
-            "{name}: timestamps not increasing"
-        );
+        assert!(track.frames.windows(2).all(|w| w[1].t_s > w[0].t_s), "{name}: timestamps not increasing");
     }
 }
 
@@ -201,18 +166,9 @@ fn damage_mid_stream_is_skipped_not_treated_as_the_end() {
     let (reader, stamps, _) = read_all(&damaged, 1.0);
     let declared = reader.info().frames_declared as usize;
     // Frames after the damage still arrive: far more than the 40 % before it.
-    assert!(
-        stamps.len() as f64 >= 0.9 * declared as f64,
-        "decoded {} of {declared}",
-        stamps.len()
-    );
-    assert!(
-        stamps.last().expect("frames").1 > 3.0,
-        "stopped at the damage"
-    );
-    reader
-        .finish()
-        .expect("a damaged but mostly decodable clip is accepted");
+    assert!(stamps.len() as f64 >= 0.9 * declared as f64, "decoded {} of {declared}", stamps.len());
+    assert!(stamps.last().expect("frames").1 > 3.0, "stopped at the damage");
+    reader.finish().expect("a damaged but mostly decodable clip is accepted");
 }
 
 #[test]
@@ -226,16 +182,7 @@ fn hevc_in_a_mov_with_a_rotation_flag_decodes_like_an_iphone_clip() {
         Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-i"])
             .arg(&src)
-            .args([
-                "-c:v",
-                "libx265",
-                "-preset",
-                "ultrafast",
-                "-x265-params",
-                "log-level=error",
-                "-tag:v",
-                "hvc1",
-            ])
+            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1"])
             .arg(&hevc),
     );
     // The rotation flag is only kept on a stream copy.
@@ -252,22 +199,11 @@ fn hevc_in_a_mov_with_a_rotation_flag_decodes_like_an_iphone_clip() {
     assert_eq!(reader.info().rotation_deg, 90);
     assert_eq!(stamps.len(), 62);
     let theirs = ffmpeg_frames_bgr(&rotated, 1);
-    let mean_abs = ours
-        .iter()
-        .zip(&theirs)
-        .map(|(a, b)| (*a as f64 - *b as f64).abs())
-        .sum::<f64>()
-        / ours.len() as f64;
+    let mean_abs =
+        ours.iter().zip(&theirs).map(|(a, b)| (*a as f64 - *b as f64).abs()).sum::<f64>() / ours.len() as f64;
     assert_eq!(ours.len(), theirs.len());
-    assert!(
-        mean_abs < 1.0,
-        "mean abs difference from ffmpeg's upright frame {mean_abs:.2}"
-    );
+    assert!(mean_abs < 1.0, "mean abs difference from ffmpeg's upright frame {mean_abs:.2}");
     let track = common::track(&mut common::engine(), &rotated);
-    let found = track
-        .frames
-        .iter()
-        .filter(|f| f.landmarks.is_some())
-        .count();
+    let found = track.frames.iter().filter(|f| f.landmarks.is_some()).count();
     assert!(found >= 59, "lifter found on {found} of 62 frames");
 }
