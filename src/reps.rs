@@ -236,29 +236,28 @@ fn extreme(k: &Kinematics, a: usize, b: usize, highest: bool) -> Option<(usize, 
 fn partial_reps(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], out: &mut Segmentation) {
     let typical_rise = out.reps.iter().map(|r| r.bar_top_torso - r.bar_floor_torso).fold(f64::NAN, f64::max);
     let rise = if typical_rise.is_finite() { typical_rise } else { cfg.min_bar_rise_torso * 2.0 };
-    // Start: the clip begins down with a pull that did not count (the hands were already on
-    // their way up), in a set that has reps.
-    if let [first, second, ..] = segs {
-        let counted = |s: &Segment| out.reps.iter().any(|r| (s.first..=s.last).contains(&r.frames.floor_break));
-        if first.state == State::Down && second.state == State::Up && !out.reps.is_empty() && !counted(first) {
-            out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
-            return partial_end(k, cfg, segs, rise, out);
-        }
-    }
-    // Start: the first state seen is "up", reached from a bar clearly below its top: the clip
-    // began during a pull.
-    if let Some(first) = segs.first() {
-        if first.state == State::Up {
-            let top = extreme(k, first.first, first.last, true).map(|e| e.1);
-            let start_bar = (0..first.first).find_map(|i| bar(k, i));
-            if let (Some(top), Some(b0)) = (top, start_bar) {
-                if top - b0 > 0.3 * rise {
-                    out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
-                }
-            }
-        }
+    if starts_mid_rep(k, segs, rise, out) {
+        out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
     }
     partial_end(k, cfg, segs, rise, out);
+}
+
+/// The clip began during a pull: either it begins down with a pull that did not count (the hands
+/// were already on their way up) in a set that has reps, or the first state seen is "up",
+/// reached from hands clearly below their top.
+fn starts_mid_rep(k: &Kinematics, segs: &[Segment], rise: f64, out: &Segmentation) -> bool {
+    match segs {
+        [first, second, ..] if first.state == State::Down && second.state == State::Up => {
+            let counted = out.reps.iter().any(|r| (first.first..=first.last).contains(&r.frames.floor_break));
+            !out.reps.is_empty() && !counted
+        }
+        [first, ..] if first.state == State::Up => {
+            let top = extreme(k, first.first, first.last, true).map(|e| e.1);
+            let start_bar = (0..first.first).find_map(|i| bar(k, i));
+            matches!((top, start_bar), (Some(top), Some(b0)) if top - b0 > 0.3 * rise)
+        }
+        _ => false,
+    }
 }
 
 /// End: after the last down segment the bar climbs clearly but the lifter never stands up.
