@@ -61,6 +61,7 @@ section!(
         min_bar_rise_torso: f64,
         max_setup_hand_height_knee_frac: f64,
         floor_break_rise_frac: f64,
+        floor_break_speed_frac: f64,
         lockout_rise_frac: f64,
         lockout_hip_within_deg: f64,
         min_concentric_s: f64,
@@ -79,7 +80,7 @@ section!(HipsTooHighConfig { warn_knee_deg: f64, fault_knee_deg: f64 });
 section!(BarAwayConfig { warn_shin: f64, fault_shin: f64, min_plausible_knee_deg: f64 });
 section!(SoftLockoutConfig { warn_hip_deg: f64, fault_hip_deg: f64, warn_knee_deg: f64 });
 section!(HitchingConfig { warn_dip_torso: f64, fault_dip_torso: f64, min_knee_rebend_deg: f64 });
-section!(JerkConfig { warn_time_to_half_speed_s: f64, fault_time_to_half_speed_s: f64 });
+section!(JerkConfig { warn_time_to_half_speed_frac: f64, fault_time_to_half_speed_frac: f64 });
 section!(
     /// Fault thresholds, one table per fault code.
     FaultsConfig {

@@ -115,8 +115,8 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
         });
     }
     let c = &cfg.jerking_the_bar;
-    add("jerking_the_bar", fb, m.bar_time_to_half_speed_s, "s", &|v| {
-        grade_low(v, c.warn_time_to_half_speed_s, c.fault_time_to_half_speed_s)
+    add("jerking_the_bar", fb, m.bar_time_to_half_speed_frac, "fraction of pull", &|v| {
+        grade_low(v, c.warn_time_to_half_speed_frac, c.fault_time_to_half_speed_frac)
     });
     let c = &cfg.head_position;
     add("head_position", fb, m.neck_extension_max_pull_deg, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));

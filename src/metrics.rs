@@ -37,8 +37,9 @@ pub struct RepMetrics {
     /// After the knees: how far the bar dipped, and how much the knees bent again.
     pub bar_dip_after_knee_torso: Option<f64>,
     pub knee_rebend_after_knee_deg: Option<f64>,
-    /// Time from the floor break until the bar reaches half its peak speed.
-    pub bar_time_to_half_speed_s: Option<f64>,
+    /// Time from the floor break until the bar reaches half its peak speed, as a fraction of the
+    /// pull's duration (about 0.2 for a pull that builds speed smoothly).
+    pub bar_time_to_half_speed_frac: Option<f64>,
     pub neck_extension_setup_deg: Option<f64>,
     pub neck_extension_max_pull_deg: Option<f64>,
     pub concentric_s: f64,
@@ -138,10 +139,11 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
     // Jerk: a smooth pull builds speed from rest; a yanked bar reaches half its peak speed almost
     // at once. Time to half speed is scale-free and does not depend on a window length.
     let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| k.bar_velocity_torso_per_s[i]));
-    let bar_time_to_half_speed_s = peak_speed.and_then(|p| {
+    let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
+    let bar_time_to_half_speed_frac = peak_speed.and_then(|p| {
         (f.floor_break..=f.lockout)
             .find(|&i| k.bar_velocity_torso_per_s[i].is_some_and(|v| v >= 0.5 * p))
-            .map(|i| k.t_s[i] - k.t_s[f.floor_break])
+            .map(|i| (k.t_s[i] - k.t_s[f.floor_break]) / concentric_s.max(1e-3))
     });
     // Mean concentric speed between 10 % and 90 % of the rise: independent of exactly where a
     // slow break from the floor or a slow finish is cut.
@@ -154,7 +156,6 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
         (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
         _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
     };
-    let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
@@ -175,7 +176,7 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
         knee_angle_lockout_deg: max_of(top.clone().map(|i| k.knee_angle_deg[i])),
         bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.bar_height_torso)),
         knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
-        bar_time_to_half_speed_s,
+        bar_time_to_half_speed_frac,
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
         neck_extension_max_pull_deg: max_of((f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i])),
         concentric_s,

@@ -138,14 +138,15 @@ pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
         else {
             continue;
         };
-        // The crossing comes a few frames after the bar starts moving: walk back while the bar
-        // was still lower the frame before (rising from rest) to where it left the floor.
+        // The crossing comes a few frames after the bar starts moving: walk back while the bar was
+        // still clearly moving up (faster than a small fraction of this pull's peak speed). Slow
+        // drifts of the hands during the setup stop the walk.
+        let peak_speed = (crossing..=top_i).filter_map(|i| k.bar_velocity_torso_per_s[i]).fold(0.0, f64::max);
+        let moving =
+            |i: usize| k.bar_velocity_torso_per_s[i].is_some_and(|v| v > cfg.floor_break_speed_frac * peak_speed);
         let mut fb = crossing;
-        while fb > floor_i {
-            match (bar(k, fb - 1), bar(k, fb)) {
-                (Some(prev), Some(here)) if prev < here => fb -= 1,
-                _ => break,
-            }
+        while fb > floor_i && moving(fb - 1) {
+            fb -= 1;
         }
         let knee_at_fb = k.knee_height_torso[fb];
         if let Some(knee) = knee_at_fb {

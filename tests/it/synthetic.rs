@@ -42,7 +42,7 @@ const GRADED_METRICS: [&str; 13] = [
     "knee_angle_lockout_deg",
     "bar_dip_after_knee_torso",
     "knee_rebend_after_knee_deg",
-    "bar_time_to_half_speed_s",
+    "bar_time_to_half_speed_frac",
     "neck_extension_max_pull_deg",
     "mean_concentric_speed_torso_per_s",
 ];
