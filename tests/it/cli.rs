@@ -111,7 +111,9 @@ fn a_batch_with_bad_files_still_analyses_the_good_clip() {
         .output()
         .expect("run formcheck");
     assert_eq!(res.status.code(), Some(1), "some clips failed: exit must be 1");
-    assert_eq!(files_under(&out), vec!["posereader_good/poses.json".to_string()]);
+    let expected: Vec<String> =
+        ["poses.json", "report.json", "reps.csv"].iter().map(|f| format!("posereader_good/{f}")).collect();
+    assert_eq!(files_under(&out), expected);
     let stderr = String::from_utf8_lossy(&res.stderr);
     assert_eq!(stderr.lines().count(), 2, "one line per bad file: {stderr}");
 }
