@@ -7,9 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::analysis;
+use crate::annotate::AnnotatedStill;
+use crate::batch::{self, ClipJob, ClipOutcome, Stamp};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::output::write_atomic;
 use crate::pipeline::{self, ModelPaths, PoseEngine, Progress, Timings};
@@ -73,12 +79,27 @@ pub struct ReportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// Video files (MP4/MOV, H.264 or HEVC).
+    /// Video files (MP4/MOV, H.264 or HEVC) and folders of them.
     #[arg(required = true)]
     pub clips: Vec<PathBuf>,
     /// Output folder; each clip gets a sub-folder named after it.
     #[arg(short = 'o', long = "out", default_value = "out")]
     pub out_dir: PathBuf,
+    /// Look for clips in sub-folders of the folders given.
+    #[arg(short, long)]
+    pub recursive: bool,
+    /// Clips analysed at once (default: one per two cores).
+    #[arg(short = 'j', long = "jobs")]
+    pub jobs: Option<usize>,
+    /// Skip the annotated video (much faster).
+    #[arg(long)]
+    pub no_video: bool,
+    /// Redo clips whose outputs are already up to date.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the batch summary as JSON on stdout (for scripts).
+    #[arg(long)]
+    pub json: bool,
     /// BlazePose landmark model size (from the models folder).
     #[arg(long, value_enum, default_value_t = ModelSize::Full)]
     pub model_size: ModelSize,
@@ -131,13 +152,24 @@ fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
 }
 
 /// Writes a clip's report files into `dir`.
-fn write_report(dir: &Path, report: &Report) -> anyhow::Result<()> {
+/// Writes a clip's report files into `dir`: report.json, reps.csv and report.html.
+fn write_report(dir: &Path, report: &Report, stills: &[AnnotatedStill]) -> anyhow::Result<()> {
     let write = |name: &str, text: String| {
         let path = dir.join(name);
         write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
     };
     write("report.json", report.to_json())?;
-    write("reps.csv", report.to_csv())
+    write("reps.csv", report.to_csv())?;
+    let stills: Vec<crate::html::Still> = stills
+        .iter()
+        .map(|s| crate::html::Still {
+            rep_index: s.rep_index,
+            code: s.code.clone(),
+            at_s: s.at_s,
+            jpeg: s.jpeg.clone(),
+        })
+        .collect();
+    write("report.html", crate::html::render(report, &stills))
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
@@ -148,10 +180,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             let track = PoseTrack::load(path)?;
             let report = analysis::analyze(&track, &cfg);
             let dir = match &args.out_dir {
-                Some(out) => out.join(clip_folder_name(Path::new(&track.clip))),
+                Some(out) => out.join(batch::safe_name(Path::new(&track.clip))),
                 None => path.parent().map(Path::to_path_buf).unwrap_or_default(),
             };
-            write_report(&dir, &report)?;
+            write_report(&dir, &report, &[])?;
             Ok(report)
         })();
         match outcome {
@@ -167,44 +199,103 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(&args.config)?;
+    let tracker = tracker_config(&args.tracker_overrides)?;
     let env = crate::runtime::environment(args.ort_lib.as_deref())?;
     let models_dir = pose::default_models_dir();
     let paths = ModelPaths {
         landmark: args.model.clone().unwrap_or_else(|| models_dir.join(args.model_size.file_name())),
         detector: args.detector.clone().unwrap_or_else(|| models_dir.join(pose::DETECTOR_FILE)),
     };
-    let cfg = load_config(&args.config)?;
-    let tracker = tracker_config(&args.tracker_overrides)?;
-    let mut engine = PoseEngine::load(&env, &paths, tracker).context("loading the pose models")?;
-    let mut failed = 0usize;
-    for clip in &args.clips {
-        match analyze_clip(&mut engine, clip, args, &cfg) {
-            Ok((out, found, timings, report)) => {
-                if !args.quiet {
-                    let pct = 100.0 * found as f64 / timings.frames.max(1) as f64;
-                    println!(
-                        "{}: {} frames, lifter found on {} ({pct:.1} %), {:.1} frames/s -> {}",
-                        clip.display(),
-                        timings.frames,
-                        found,
-                        timings.fps(),
-                        out.display()
-                    );
+    // Load once up front: a wrong model is a usage error, not a failure of every clip.
+    let first_engine = PoseEngine::load(&env, &paths, tracker.clone()).context("loading the pose models")?;
+    let (clips, problems) = batch::collect_inputs(&args.clips, args.recursive);
+    anyhow::ensure!(!clips.is_empty() || !problems.is_empty(), "no video files found in the paths given");
+    let jobs = batch::plan(&clips, &args.out_dir);
+    // The stamp covers everything that changes the outputs.
+    let settings = format!(
+        "{}\n# tracker {:?}\n# slowmo {}\n# model {}",
+        cfg.to_toml(),
+        args.tracker_overrides,
+        args.slowmo_factor,
+        paths.landmark.display()
+    );
+    let workers = args
+        .jobs
+        .unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1))
+        .clamp(1, jobs.len().max(1));
+    let ui = Ui::new(args.quiet, args.json, jobs.len() as u64);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, ClipOutcome)>> = Mutex::new(Vec::new());
+    let first_engine = Mutex::new(Some(first_engine));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let taken = first_engine.lock().map(|mut e| e.take()).unwrap_or(None);
+                let mut engine = match taken {
+                    Some(e) => e,
+                    None => match PoseEngine::load(&env, &paths, tracker.clone()) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            ui.error(&format!("formcheck: error: loading the pose models: {e}"));
+                            return;
+                        }
+                    },
+                };
+                loop {
+                    let idx = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(job) = jobs.get(idx) else { break };
+                    let outcome = run_clip(&mut engine, job, args, &cfg, &settings, &ui);
+                    ui.clip_done(job, &outcome, args.timings);
+                    results.lock().expect("no worker panics while holding the lock").push((idx, outcome));
                 }
-                if args.timings {
-                    print_timings(&timings);
-                }
-                if !args.quiet {
-                    print!("{}", report.summary());
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                eprintln!("formcheck: {}: {e:#}", clip.display());
-            }
+            });
+        }
+    });
+    ui.finish();
+    let mut outcomes: Vec<(usize, ClipOutcome)> = results.into_inner().expect("workers finished");
+    outcomes.sort_by_key(|(i, _)| *i);
+    let mut outcomes: Vec<ClipOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+    for (path, error) in problems {
+        ui.error(&format!("formcheck: {}: {error}", path.display()));
+        outcomes.push(ClipOutcome::Failed { input: path, name: None, error });
+    }
+    write_atomic(&args.out_dir.join("summary.csv"), batch::summary_csv(&outcomes).as_bytes())
+        .context("writing summary.csv")?;
+    write_atomic(&args.out_dir.join("index.html"), batch::index_html(&outcomes).as_bytes())
+        .context("writing index.html")?;
+    let failed = outcomes.iter().filter(|o| matches!(o, ClipOutcome::Failed { .. })).count();
+    if args.json {
+        println!("{}", batch_json(&outcomes, &args.out_dir));
+    } else if let [ClipOutcome::Done { report, .. }] = outcomes.as_slice() {
+        // One clip: the lifter wants the reps, not just the headline.
+        if !args.quiet {
+            print!("{}", report.summary());
         }
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The batch summary for scripts.
+fn batch_json(outcomes: &[ClipOutcome], out: &Path) -> String {
+    let clips: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| match o {
+            ClipOutcome::Done { job, report, skipped } => serde_json::json!({
+                "input": job.input.display().to_string(),
+                "folder": out.join(&job.name).display().to_string(),
+                "status": if *skipped { "up_to_date" } else { "ok" },
+                "reps": report.reps.len(),
+                "reliable": report.reliable,
+                "headline": batch::headline(report),
+            }),
+            ClipOutcome::Failed { input, error, .. } => serde_json::json!({
+                "input": input.display().to_string(), "status": "failed", "error": error,
+            }),
+        })
+        .collect();
+    let failed = clips.iter().filter(|c| c["status"] == "failed").count();
+    serde_json::json!({ "clips": clips, "failed": failed, "out": out.display().to_string() }).to_string()
 }
 
 fn tracker_config(overrides: &[String]) -> anyhow::Result<TrackerConfig> {
@@ -230,42 +321,195 @@ fn tracker_config(overrides: &[String]) -> anyhow::Result<TrackerConfig> {
     Ok(cfg)
 }
 
-/// Output folder name for a clip: its file stem, or "clip" when it has none.
-pub fn clip_folder_name(clip: &Path) -> String {
-    clip.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "clip".into())
+/// One clip, start to finish: skip when up to date, else pose track, analysis, annotated video,
+/// report files, and the stamp last.
+fn run_clip(
+    engine: &mut PoseEngine,
+    job: &ClipJob,
+    args: &AnalyzeArgs,
+    cfg: &Config,
+    settings: &str,
+    ui: &Ui,
+) -> ClipOutcome {
+    let fail = |e: anyhow::Error| ClipOutcome::Failed {
+        input: job.input.clone(),
+        name: Some(job.name.clone()),
+        error: format!("{e:#}"),
+    };
+    let stamp = match Stamp::new(&job.input, settings, !args.no_video) {
+        Ok(s) => s,
+        Err(e) => return fail(anyhow::anyhow!(describe_io(&job.input, e))),
+    };
+    if !args.force && stamp.is_current(&job.out_dir) {
+        // Up to date: the report is re-derived from the saved track (milliseconds, identical).
+        return match PoseTrack::load(&job.out_dir.join("poses.json")) {
+            Ok(track) => {
+                ClipOutcome::Done { job: job.clone(), report: Box::new(analysis::analyze(&track, cfg)), skipped: true }
+            }
+            Err(e) => fail(e.into()),
+        };
+    }
+    remove_stale_temporaries(&job.out_dir);
+    match analyze_clip(engine, job, args, cfg, ui).and_then(|r| {
+        stamp.write(&job.out_dir).context("writing run.json")?;
+        Ok(r)
+    }) {
+        Ok((report, timings)) => {
+            if args.timings && !args.quiet {
+                print_timings(&timings);
+            }
+            ClipOutcome::Done { job: job.clone(), report: Box::new(report), skipped: false }
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Temporary files left by a run that was killed (a kill skips their clean-up).
+fn remove_stale_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".formcheck-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn describe_io(path: &Path, e: std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => format!("cannot read {}: {e}", path.display()),
+    }
 }
 
 fn analyze_clip(
     engine: &mut PoseEngine,
-    clip: &Path,
+    job: &ClipJob,
     args: &AnalyzeArgs,
     cfg: &Config,
-) -> anyhow::Result<(PathBuf, usize, Timings, Report)> {
-    let reader = pipeline::open_clip(clip, args.slowmo_factor)?;
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(reader.info().frames_declared) };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} frames {per_sec} eta {eta}")
-            .expect("static template is valid")
-            .progress_chars("=> "),
-    );
-    bar.set_message(clip_folder_name(clip));
-    let on_progress = |p: Progress| {
-        if p.frames_done > bar.length().unwrap_or(0) {
-            bar.set_length(p.frames_done);
-        }
-        bar.set_position(p.frames_done);
-    };
+    ui: &Ui,
+) -> anyhow::Result<(Report, Timings)> {
+    let reader = pipeline::open_clip(&job.input, args.slowmo_factor)?;
+    let frames = reader.info().frames_declared;
+    let passes = if args.no_video { 1 } else { 2 };
+    let bar = ui.clip_bar(&job.name, frames * passes);
+    let on_progress = |p: Progress| bar.set_position(p.frames_done.min(frames));
     let result = pipeline::track_clip(engine, reader, &on_progress);
-    bar.finish_and_clear();
-    let (track, timings) = result?;
-    let dir = args.out_dir.join(clip_folder_name(clip));
+    let (track, timings) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            ui.remove(&bar);
+            return Err(e.into());
+        }
+    };
     let report = analysis::analyze(&track, cfg);
-    track.save(&dir.join("poses.json"))?;
-    write_report(&dir, &report)?;
-    Ok((dir, track.frames_with_pose(), timings, report))
+    let stills = if args.no_video {
+        Vec::new()
+    } else {
+        let video = job.out_dir.join("annotated.mp4");
+        let on_frame = |done: u64| bar.set_position(frames + done.min(frames));
+        match crate::annotate::write_annotated_video(
+            &job.input,
+            args.slowmo_factor,
+            &track,
+            &report,
+            cfg,
+            &video,
+            &on_frame,
+        ) {
+            Ok(stills) => stills,
+            Err(e) => {
+                ui.remove(&bar);
+                return Err(e.into());
+            }
+        }
+    };
+    ui.remove(&bar);
+    track.save(&job.out_dir.join("poses.json"))?;
+    write_report(&job.out_dir, &report, &stills)?;
+    Ok((report, timings))
+}
+
+/// Progress for people: bars on a terminal, plain log lines otherwise, nothing with --quiet.
+struct Ui {
+    quiet: bool,
+    json: bool,
+    terminal: bool,
+    multi: MultiProgress,
+    overall: ProgressBar,
+}
+
+impl Ui {
+    fn new(quiet: bool, json: bool, clips: u64) -> Ui {
+        let terminal = std::io::stderr().is_terminal();
+        let multi = MultiProgress::new();
+        let overall = if quiet || !terminal { ProgressBar::hidden() } else { multi.add(ProgressBar::new(clips)) };
+        overall.set_style(
+            ProgressStyle::with_template("clips [{bar:30}] {pos}/{len} {elapsed_precise}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        Ui { quiet, json, terminal, multi, overall }
+    }
+
+    fn clip_bar(&self, name: &str, len: u64) -> ProgressBar {
+        if self.quiet || !self.terminal {
+            return ProgressBar::hidden();
+        }
+        let bar = self.multi.add(ProgressBar::new(len));
+        bar.set_style(
+            ProgressStyle::with_template("  {msg:24!} [{bar:30}] {percent:>3}% {per_sec} eta {eta}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(name.to_string());
+        bar
+    }
+
+    fn remove(&self, bar: &ProgressBar) {
+        bar.finish_and_clear();
+        self.multi.remove(bar);
+    }
+
+    fn clip_done(&self, job: &ClipJob, outcome: &ClipOutcome, _timings: bool) {
+        self.overall.inc(1);
+        let line = match outcome {
+            ClipOutcome::Done { report, skipped, .. } => {
+                if self.quiet {
+                    return;
+                }
+                format!(
+                    "{}: {} -> {}{}",
+                    job.input.display(),
+                    batch::headline(report),
+                    job.out_dir.display(),
+                    if *skipped { " (up to date)" } else { "" }
+                )
+            }
+            ClipOutcome::Failed { error, .. } => {
+                self.error(&format!("formcheck: {}: {error}", job.input.display()));
+                return;
+            }
+        };
+        if self.terminal {
+            self.multi.println(line).ok();
+        } else if self.json {
+            // stdout carries only the JSON summary.
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+
+    fn error(&self, line: &str) {
+        if self.terminal {
+            self.multi.suspend(|| eprintln!("{line}"));
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        self.overall.finish_and_clear();
+    }
 }
 
 fn print_timings(t: &Timings) {

@@ -9,9 +9,12 @@
 //! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line.
 
 pub mod analysis;
+pub mod annotate;
 pub mod app;
+pub mod batch;
 pub mod config;
 pub mod faults;
+pub mod html;
 pub mod kinematics;
 pub mod metrics;
 pub mod output;

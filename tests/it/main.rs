@@ -3,9 +3,11 @@
 //! say so and skip, unless `FORMCHECK_REQUIRE_CLIPS=1` (set by CI) makes that a failure.
 
 mod analysis;
+mod batch;
 mod cli;
 mod common;
 mod fidelity;
+mod html;
 mod lifter;
 mod synthetic;
 mod video;

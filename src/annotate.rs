@@ -1,0 +1,396 @@
+//! The annotated video: a second pass over the clip that draws what the analysis found on every
+//! frame and encodes H.264 (`avc1`, plays in browsers and phones) at the input's size, orientation
+//! and frame count. Drawn: the skeleton with the side nearer the camera emphasised, the back
+//! outline coloured by its bend, the bar (hands) path of the current rep, live trunk and lumbar
+//! angles, the rep counter and phase, and a banner for each fault from the moment it happens.
+//! The frames where faults happen are also kept as JPEG stills for the HTML report.
+//!
+//! This module reads everything and nothing reads it. Colours are BGR.
+
+use std::path::{Path, PathBuf};
+
+use opencv::{core, imgcodecs, imgproc, prelude::*, videoio};
+
+use crate::config::Config;
+use crate::faults::Severity;
+use crate::pose::joint;
+use crate::posetrack::PoseTrack;
+use crate::report::Report;
+use crate::video::{Frame, VideoError, VideoReader};
+
+/// Why the annotated video could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnnotateError {
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    #[error("cannot create the video encoder for {path} (H.264 'avc1' unavailable?)")]
+    Encoder { path: PathBuf },
+    #[error("OpenCV: {0}")]
+    OpenCv(#[from] opencv::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An annotated frame at the moment of a fault, JPEG bytes.
+#[derive(Debug, Clone)]
+pub struct AnnotatedStill {
+    /// 1-based rep index.
+    pub rep_index: usize,
+    pub code: String,
+    pub at_s: f64,
+    pub jpeg: Vec<u8>,
+}
+
+const GREEN: (f64, f64, f64) = (90.0, 220.0, 90.0);
+const CYAN: (f64, f64, f64) = (230.0, 220.0, 40.0);
+const WHITE: (f64, f64, f64) = (255.0, 255.0, 255.0);
+const RED: (f64, f64, f64) = (60.0, 60.0, 235.0);
+const AMBER: (f64, f64, f64) = (40.0, 170.0, 250.0);
+const GREY: (f64, f64, f64) = (150.0, 150.0, 150.0);
+
+fn color(c: (f64, f64, f64)) -> core::Scalar {
+    core::Scalar::new(c.0, c.1, c.2, 0.0)
+}
+
+/// Skeleton segments, left side then right side (same order), and the centre.
+const LIMBS: [(usize, usize); 8] = [(11, 13), (13, 15), (11, 23), (23, 25), (25, 27), (27, 29), (29, 31), (27, 31)];
+
+/// Decodes `clip` again, draws on every frame and writes `out` (via a temporary file renamed into
+/// place). Returns stills at each fault's moment. `on_frame(done)` reports progress.
+pub fn write_annotated_video(
+    clip: &Path,
+    slowmo_factor: f64,
+    poses: &PoseTrack,
+    report: &Report,
+    cfg: &Config,
+    out: &Path,
+    on_frame: &dyn Fn(u64),
+) -> Result<Vec<AnnotatedStill>, AnnotateError> {
+    let mut reader = VideoReader::open(clip, slowmo_factor)?;
+    let (w, h) = (reader.info().width as i32, reader.info().height as i32);
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // The encoder picks the container from the extension: keep .mp4 on the temporary name.
+    let tmp = dir.join(format!(".formcheck-{}.tmp.mp4", std::process::id()));
+    let fourcc = videoio::VideoWriter::fourcc('a', 'v', 'c', '1')?;
+    let fps = if poses.video.fps.is_finite() && poses.video.fps > 0.0 { poses.video.fps } else { 30.0 };
+    let mut writer =
+        videoio::VideoWriter::new(tmp.to_string_lossy().as_ref(), fourcc, fps, core::Size::new(w, h), true)?;
+    if !writer.is_opened()? {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(AnnotateError::Encoder { path: out.to_path_buf() });
+    }
+    let wanted = still_moments(report, poses);
+    let mut stills = Vec::new();
+    let mut frame = Frame::default();
+    let painter = Painter::new(poses, report, cfg, h);
+    let result = (|| -> Result<(), AnnotateError> {
+        while reader.read_into(&mut frame)? {
+            let i = frame.index as usize;
+            painter.draw(&mut frame.image, i)?;
+            for (rep_index, code, at_s) in wanted.iter().filter(|m| m.3 == i).map(|m| (m.0, &m.1, m.2)) {
+                stills.push(AnnotatedStill { rep_index, code: code.clone(), at_s, jpeg: encode_still(&frame.image)? });
+            }
+            writer.write(&frame.image)?;
+            on_frame(frame.index + 1);
+        }
+        writer.release()?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => {
+            std::fs::rename(&tmp, out)?;
+            Ok(stills)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// (rep index, code, time, frame index) of each fault, at the frame nearest its time.
+fn still_moments(report: &Report, poses: &PoseTrack) -> Vec<(usize, String, f64, usize)> {
+    let nearest = |t: f64| {
+        poses
+            .frames
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (a.1.t_s - t).abs().total_cmp(&(b.1.t_s - t).abs()))
+            .map(|(i, _)| i)
+            .unwrap_or(0)
+    };
+    report
+        .reps
+        .iter()
+        .flat_map(|r| r.faults.iter().map(move |f| (r.rep.index, f.code.to_string(), f.at_s)))
+        .map(|(rep, code, at_s)| (rep, code, at_s, nearest(at_s)))
+        .collect()
+}
+
+/// JPEG of a frame, at most 960 px wide (the page shows it small).
+fn encode_still(image: &core::Mat) -> Result<Vec<u8>, AnnotateError> {
+    let mut small = core::Mat::default();
+    let scale = (960.0 / image.cols() as f64).min(1.0);
+    let src = if scale < 1.0 {
+        imgproc::resize(image, &mut small, core::Size::default(), scale, scale, imgproc::INTER_AREA)?;
+        &small
+    } else {
+        image
+    };
+    let mut buf = core::Vector::<u8>::new();
+    imgcodecs::imencode(".jpg", src, &mut buf, &core::Vector::from_slice(&[imgcodecs::IMWRITE_JPEG_QUALITY, 82]))?;
+    Ok(buf.to_vec())
+}
+
+/// What to draw, prepared once per clip.
+struct Painter<'a> {
+    poses: &'a PoseTrack,
+    report: &'a Report,
+    cfg: &'a Config,
+    /// Text scale and line thickness for this frame height.
+    font: f64,
+    thick: i32,
+}
+
+fn pt(x: f64, y: f64) -> core::Point {
+    core::Point::new(x.round() as i32, y.round() as i32)
+}
+
+impl<'a> Painter<'a> {
+    fn new(poses: &'a PoseTrack, report: &'a Report, cfg: &'a Config, height: i32) -> Self {
+        let font = (height as f64 / 900.0).max(0.45);
+        let thick = ((height as f64 / 360.0).round() as i32).max(2);
+        Painter { poses, report, cfg, font, thick }
+    }
+
+    fn draw(&self, img: &mut core::Mat, i: usize) -> Result<(), AnnotateError> {
+        let Some(frame) = self.poses.frames.get(i) else { return Ok(()) };
+        let t = frame.t_s;
+        if let Some(lms) = &frame.landmarks {
+            self.skeleton(img, lms)?;
+        }
+        self.back_outline(img, i)?;
+        self.bar_path(img, i, t)?;
+        self.panel(img, i, t)?;
+        Ok(())
+    }
+
+    fn skeleton(&self, img: &mut core::Mat, l: &[[f64; 3]]) -> Result<(), AnnotateError> {
+        // The side nearer the camera is the more visible one (labels may be swapped: go by
+        // visibility, not by name).
+        let vis = |side: usize| [11, 23, 25, 27].iter().map(|&k| l[k + side][2]).sum::<f64>();
+        let near = if vis(0) >= vis(1) { 0 } else { 1 };
+        for side in [1 - near, near] {
+            let (c, th) = if side == near { (GREEN, self.thick) } else { (GREY, (self.thick / 2).max(1)) };
+            for (a, b) in LIMBS {
+                let (a, b) = (a + side, b + side);
+                imgproc::line(img, pt(l[a][0], l[a][1]), pt(l[b][0], l[b][1]), color(c), th, imgproc::LINE_AA, 0)?;
+            }
+        }
+        for (a, b) in [(11, 12), (23, 24), (joint::LEFT_EAR + near, 11 + near)] {
+            imgproc::line(
+                img,
+                pt(l[a][0], l[a][1]),
+                pt(l[b][0], l[b][1]),
+                color(GREEN),
+                self.thick,
+                imgproc::LINE_AA,
+                0,
+            )?;
+        }
+        for k in [11, 23, 25, 27, 15].map(|k| k + near) {
+            imgproc::circle(img, pt(l[k][0], l[k][1]), self.thick + 2, color(WHITE), -1, imgproc::LINE_AA, 0)?;
+        }
+        Ok(())
+    }
+
+    /// The dorsal outline, each segment coloured from green (neutral) to red (the rounded-back
+    /// fault threshold) by this frame's bend.
+    fn back_outline(&self, img: &mut core::Mat, i: usize) -> Result<(), AnnotateError> {
+        let Some(back) = &self.poses.frames[i].back else { return Ok(()) };
+        let facing_right = matches!(self.report.facing, crate::track::Facing::Right);
+        let widths = if facing_right { &back.back_if_facing_right } else { &back.back_if_facing_left };
+        let (hx, hy, sx, sy) = (back.hip[0], back.hip[1], back.shoulder[0], back.shoulder[1]);
+        let (ax, ay) = (sx - hx, sy - hy);
+        let sign = if facing_right { 1.0 } else { -1.0 };
+        let n = widths.len().max(2);
+        let points: Vec<Option<core::Point>> = widths
+            .iter()
+            .enumerate()
+            .map(|(k, w)| {
+                let t = k as f64 / (n - 1) as f64;
+                w.map(|w| pt(hx + t * ax + w * sign * ay, hy + t * ay - w * sign * ax))
+            })
+            .collect();
+        let bend = self.report.series.lumbar_flexion_deg.get(i).copied().flatten();
+        let c =
+            bend_color(bend, self.cfg.faults.rounded_lower_back.warn_deg, self.cfg.faults.rounded_lower_back.fault_deg);
+        for pair in points.windows(2) {
+            if let [Some(a), Some(b)] = pair {
+                imgproc::line(img, *a, *b, color(c), self.thick + 1, imgproc::LINE_AA, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The hands' path since the current rep started (or over the last second between reps).
+    fn bar_path(&self, img: &mut core::Mat, i: usize, t: f64) -> Result<(), AnnotateError> {
+        let from_s = self.current_rep(t).map_or(t - 1.0, |r| r.rep.start_s);
+        let hands = |f: &crate::posetrack::PoseFrame| {
+            f.landmarks.as_ref().map(|l| {
+                let (a, b) = (l[joint::LEFT_WRIST], l[joint::RIGHT_WRIST]);
+                pt((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0)
+            })
+        };
+        let mut prev: Option<core::Point> = None;
+        for f in self.poses.frames[..=i].iter().rev().take_while(|f| f.t_s >= from_s) {
+            let p = hands(f);
+            if let (Some(a), Some(b)) = (prev, p) {
+                imgproc::line(img, a, b, color(CYAN), self.thick, imgproc::LINE_AA, 0)?;
+            }
+            prev = p;
+        }
+        Ok(())
+    }
+
+    fn current_rep(&self, t: f64) -> Option<&crate::report::RepReport> {
+        self.report.reps.iter().find(|r| r.rep.start_s <= t && t <= r.rep.end_s)
+    }
+
+    /// Rep counter, phase, live angles, and fault banners.
+    fn panel(&self, img: &mut core::Mat, i: usize, t: f64) -> Result<(), AnnotateError> {
+        let mut lines: Vec<(String, (f64, f64, f64))> = Vec::new();
+        let total = self.report.reps.len();
+        let status = match self.current_rep(t) {
+            Some(r) => {
+                let p = &r.rep;
+                let phase = if t < p.floor_break_s {
+                    "setup"
+                } else if t < p.lockout_s {
+                    "pull"
+                } else if t < p.descent_s {
+                    "lockout"
+                } else {
+                    "descent"
+                };
+                format!("Rep {}/{} - {}", p.index, total, phase)
+            }
+            None => format!("{} rep{} found", total, if total == 1 { "" } else { "s" }),
+        };
+        lines.push((status, WHITE));
+        let fmt = |v: Option<f64>| v.map_or("--".to_string(), |v| format!("{v:.0} deg"));
+        let s = &self.report.series;
+        lines.push((
+            format!(
+                "trunk {}   back bend {}",
+                fmt(s.trunk_incline_deg.get(i).copied().flatten()),
+                fmt(s.lumbar_flexion_deg.get(i).copied().flatten())
+            ),
+            WHITE,
+        ));
+        if !self.report.reliable {
+            lines.push(("view/track unreliable: findings are informational".into(), GREY));
+        }
+        // Faults of the current rep (or the one just finished) from the moment they happen.
+        let shown = self.report.reps.iter().filter(|r| r.rep.start_s <= t && t <= r.rep.end_s + 1.0);
+        for r in shown {
+            for f in r.faults.iter().filter(|f| f.at_s <= t) {
+                let c = match f.severity {
+                    Severity::Fault => RED,
+                    Severity::Warn => AMBER,
+                    Severity::Info => GREY,
+                };
+                lines.push((format!("{}: {}", f.code.replace('_', " "), f.cue), c));
+            }
+        }
+        self.text_box(img, &lines)
+    }
+
+    fn text_box(&self, img: &mut core::Mat, lines: &[(String, (f64, f64, f64))]) -> Result<(), AnnotateError> {
+        let max_w = (img.cols() as f64 * 0.6) as i32;
+        let mut wrapped: Vec<(String, (f64, f64, f64))> = Vec::new();
+        for (text, c) in lines {
+            for l in self.wrap(text, max_w)? {
+                wrapped.push((l, *c));
+            }
+        }
+        let mut base = 0;
+        let line_h = imgproc::get_text_size("Ag", imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base)?.height + 10;
+        let width = wrapped
+            .iter()
+            .map(|(l, _)| {
+                imgproc::get_text_size(l, imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base).map(|s| s.width)
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        let rect = core::Rect::new(8, 8, width + 20, line_h * wrapped.len() as i32 + 10);
+        let rect = rect & core::Rect::new(0, 0, img.cols(), img.rows());
+        // Darken the box for legibility.
+        {
+            let mut roi = core::Mat::roi_mut(img, rect)?;
+            let src = roi.try_clone()?;
+            src.convert_to(&mut roi, -1, 0.35, 0.0)?;
+        }
+        for (k, (l, c)) in wrapped.iter().enumerate() {
+            let org = core::Point::new(18, 8 + line_h * (k as i32 + 1));
+            imgproc::put_text(
+                img,
+                l,
+                org,
+                imgproc::FONT_HERSHEY_SIMPLEX,
+                self.font,
+                color(*c),
+                1 + self.thick / 2,
+                imgproc::LINE_AA,
+                false,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn wrap(&self, text: &str, max_w: i32) -> Result<Vec<String>, AnnotateError> {
+        let mut out = Vec::new();
+        let mut line = String::new();
+        let mut base = 0;
+        for word in text.split_whitespace() {
+            let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+            let w = imgproc::get_text_size(&candidate, imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base)?.width;
+            if w > max_w && !line.is_empty() {
+                out.push(std::mem::replace(&mut line, word.to_string()));
+            } else {
+                line = candidate;
+            }
+        }
+        if !line.is_empty() {
+            out.push(line);
+        }
+        Ok(out)
+    }
+}
+
+/// Green below the warning threshold, amber up to the fault threshold, red beyond; grey unknown.
+fn bend_color(bend: Option<f64>, warn: f64, fault: f64) -> (f64, f64, f64) {
+    match bend {
+        None => GREY,
+        Some(b) if b >= fault => RED,
+        Some(b) if b >= warn => AMBER,
+        Some(_) => GREEN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bend_colours_follow_the_thresholds() {
+        assert_eq!(bend_color(Some(0.0), 12.0, 18.0), GREEN);
+        assert_eq!(bend_color(Some(13.0), 12.0, 18.0), AMBER);
+        assert_eq!(bend_color(Some(30.0), 12.0, 18.0), RED);
+        assert_eq!(bend_color(None, 12.0, 18.0), GREY);
+    }
+}

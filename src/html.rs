@@ -1,0 +1,856 @@
+//! The HTML report page (`report.html`): one self-contained file that opens from disk offline.
+//! Inline CSS, hand-written inline SVG plots, stills as `data:` URIs, no scripts (a
+//! Content-Security-Policy forbids them, so even a slip in escaping could not run one).
+//!
+//! Conventions:
+//! - every string from outside (clip name, warning messages, codes, cues, codec) goes through
+//!   [`esc`] before it reaches the page;
+//! - every number carries its unit: a metric's from its name's suffix (`_deg`, `_s`, `_ms`,
+//!   `_torso`, `_shin`, `_torso_per_s`, `_frac`; `_ratio` is plain), a finding's from its `unit`;
+//! - plots: SVG user units, y down; data y up. Series gaps (`null`) break the line; series are
+//!   thinned to about [`MAX_POINTS`] points so the page stays small.
+//!
+//! The report carries a threshold only for findings that fired, so a graded metric shows its
+//! threshold when its finding fired and "ok" otherwise.
+
+use std::fmt::Write as _;
+
+use crate::faults::{Fault, Severity};
+use crate::report::{RepReport, Report};
+use crate::track::Facing;
+
+/// A still image of one moment, already annotated (skeleton, back outline). The bytes may be JPEG
+/// or PNG (the data URI's type is sniffed from them); unknown formats are left out.
+pub struct Still {
+    /// 1-based rep index (as `Rep::index`); 0 for a set-level finding.
+    pub rep_index: usize,
+    /// The finding's code (e.g. `rounded_lower_back`), or any other label for a still that shows
+    /// no finding.
+    pub code: String,
+    pub at_s: f64,
+    pub jpeg: Vec<u8>,
+}
+
+/// Most points drawn per plotted line.
+pub const MAX_POINTS: usize = 300;
+
+/// Each fault code and the metrics it grades (two when the analysis picks one of them).
+const GRADED: [(&str, &[&str]); 9] = [
+    ("rounded_lower_back", &["lumbar_flexion_setup_deg"]),
+    ("early_hip_rise", &["hip_shoulder_rise_ratio"]),
+    ("hips_too_high_at_start", &["knee_angle_floor_break_deg"]),
+    ("bar_away_from_shins", &["bar_to_shin_setup_shin", "bar_to_midfoot_setup_shin"]),
+    ("lockout_hyperextension", &["trunk_lean_back_lockout_deg"]),
+    ("soft_lockout", &["hip_angle_lockout_deg", "knee_angle_lockout_deg"]),
+    ("hitching", &["bar_dip_after_knee_torso"]),
+    ("jerking_the_bar", &["bar_time_to_half_speed_frac"]),
+    ("head_position", &["neck_extension_max_pull_deg"]),
+];
+
+/// Words for each metric; a metric not listed shows its name with spaces.
+const LABELS: [(&str, &str); 24] = [
+    ("trunk_incline_setup_deg", "Trunk incline at setup"),
+    ("lumbar_flexion_setup_deg", "Lower-back bend at setup"),
+    ("lumbar_flexion_max_pull_deg", "Lower-back bend, most in the pull"),
+    ("lumbar_flexion_change_deg", "Lower-back bend vs rep 1"),
+    ("hip_angle_floor_break_deg", "Hip angle at floor break"),
+    ("knee_angle_floor_break_deg", "Knee angle at setup"),
+    ("hip_shoulder_rise_ratio", "Hip rise / shoulder rise, early pull"),
+    ("hip_rise_lead_ms", "Hips started rising before the bar by"),
+    ("bar_to_shin_setup_shin", "Bar ahead of shins at setup"),
+    ("bar_to_midfoot_setup_shin", "Bar ahead of mid-foot at setup"),
+    ("bar_forward_drift_shin", "Bar forward drift in the pull"),
+    ("trunk_lean_back_lockout_deg", "Lean back past vertical at lockout"),
+    ("hip_angle_lockout_deg", "Hip angle at lockout"),
+    ("knee_angle_lockout_deg", "Knee angle at lockout"),
+    ("bar_dip_after_knee_torso", "Bar dip after the knees"),
+    ("knee_rebend_after_knee_deg", "Knee re-bend after the knees"),
+    ("bar_time_to_half_speed_frac", "Time to half peak bar speed"),
+    ("neck_extension_setup_deg", "Neck extension at setup"),
+    ("neck_extension_max_pull_deg", "Neck extension, most in the pull"),
+    ("concentric_s", "Pull, floor to lockout"),
+    ("eccentric_s", "Lowering"),
+    ("bar_rise_torso", "Bar rise"),
+    ("mean_concentric_speed_torso_per_s", "Mean pull speed"),
+    ("peak_concentric_speed_torso_per_s", "Peak pull speed"),
+];
+
+/// Line colours for reps in the bar-path plot.
+const PALETTE: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+
+const CSS: &str = r#"
+:root{--fault:#c62828;--warn:#f59e0b;--info:#6b7280;--ok:#2e7d32;--ink:#1f2328;--mute:#57606a;--line:#d0d7de;--bg:#f3f4f6}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
+main{max-width:1240px;margin:0 auto;padding:16px}
+h1{font-size:1.35rem;margin:.2em 0 .6em;overflow-wrap:anywhere}h1 small{display:block;font-size:.8rem;font-weight:400;color:var(--mute)}
+h2{font-size:1.15rem;margin:1.5em 0 .5em}h3{font-size:1.05rem;margin:0}
+h4{font-size:.85rem;margin:1em 0 .3em;color:var(--mute);text-transform:uppercase;letter-spacing:.04em}
+.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 14px;min-width:0}
+.cards{display:grid;gap:14px;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));align-items:start}
+.plots{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,minmax(min(100%,480px),1fr))}
+figure{margin:0}figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
+svg.plot{width:100%;height:auto;display:block}.legend{margin:4px 0 0;font-size:.85rem}
+svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#374151}
+svg .ttl text{font-size:13px;fill:#111827}
+.ax{stroke:#6b7280;stroke-width:1}.gr{stroke:#e5e7eb;stroke-width:1}
+.ph1{fill:#2563eb;fill-opacity:.13}.ph2{fill:#2563eb;fill-opacity:.05}
+.ln{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
+.banner{background:#fff4e5;border:2px solid var(--warn);border-radius:10px;padding:12px 16px;margin:0 0 16px}
+.banner strong{font-size:1.1rem;color:#8a4b00}.warnings li{margin:.3em 0}
+code{font:.85em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef0f3;padding:0 4px;border-radius:4px;overflow-wrap:anywhere}
+dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(45%,190px),1fr));gap:8px 18px;margin:0}
+dt{color:var(--mute);font-size:.78rem}dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+.badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.72rem;font-weight:700;text-transform:uppercase;letter-spacing:.04em;color:#fff;vertical-align:1px}
+.badge.fault{background:var(--fault)}.badge.warn{background:var(--warn);color:#2b1d00}.badge.info{background:var(--info)}
+.ok{color:var(--ok);font-weight:600;font-size:.85rem}.na{color:var(--mute);font-size:.85rem}
+table{border-collapse:collapse;width:100%;font-size:.88rem}
+th,td{text-align:left;padding:5px 6px;border-top:1px solid var(--line);vertical-align:top}
+thead th{border-top:0;color:var(--mute);font-weight:600;font-size:.8rem}
+td.n{white-space:nowrap}
+table.checks{table-layout:fixed}table.checks th{font-weight:500;width:48%}table.checks td.n{white-space:normal}table.checks td.s{width:4.6em;text-align:right}
+.thr{display:block;color:var(--mute);font-size:.78rem;white-space:normal}
+tr.fault td,tr.fault th{background:#fdecea}tr.warn td,tr.warn th{background:#fff7e6}
+.scroll{overflow-x:auto}.rephead{display:flex;flex-wrap:wrap;gap:6px 10px;align-items:baseline}
+.when,.muted{color:var(--mute);font-size:.85rem}
+.finding{border-left:4px solid var(--info);padding:8px 10px;margin:10px 0;background:#f9fafb;border-radius:0 8px 8px 0}
+.finding.fault{border-color:var(--fault)}.finding.warn{border-color:var(--warn)}
+.finding p{margin:.25em 0}.cue{font-style:italic}.still img{max-width:100%;max-height:420px;width:auto;height:auto;display:block;border-radius:6px;margin-top:6px}
+.still figcaption{font-weight:400;font-size:.78rem;color:var(--mute);margin:2px 0 0}
+details{margin-top:10px}summary{cursor:pointer;color:var(--mute);font-size:.88rem}
+footer{margin:24px 0 8px;color:var(--mute);font-size:.8rem}
+@media (max-width:600px){main{padding:10px}body{font-size:14px}.card{padding:10px}
+svg text,svg .ttl text{font-size:16px}
+table.sum thead{display:none}table.sum tr{display:block;border-top:1px solid var(--line);padding:4px 0}
+table.sum td{display:inline-block;border:0;padding:2px 12px 2px 0}table.sum td.f{display:block}
+table.sum td::before{content:attr(data-l);display:block;color:var(--mute);font-size:.72rem}}
+"#;
+
+/// The whole page as a String.
+pub fn render(report: &Report, stills: &[Still]) -> String {
+    let images: usize = stills.iter().map(|s| s.jpeg.len() * 4 / 3 + 64).sum();
+    let mut h = String::with_capacity(96 * 1024 + images);
+    let clip = esc(&report.clip);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>formcheck: {clip}</title>\n<style>{CSS}</style>\n</head>\n<body><main>\n\
+         <h1><small>formcheck deadlift report</small>{clip}</h1>\n"
+    );
+    if !report.reliable {
+        h.push_str(
+            "<section class=\"banner\" id=\"unreliable\"><strong>These results are not reliable.</strong>\
+             <p>The view or the pose track was too poor for confident findings, so every finding below \
+             is shown as <span class=\"badge info\">info</span> only. Treat the numbers as rough. Why:</p>",
+        );
+        warning_list(&mut h, report);
+        h.push_str("</section>\n");
+    }
+    clip_facts(&mut h, report);
+    set_summary(&mut h, report, stills);
+
+    h.push_str("<h2>Over time</h2>\n<div class=\"plots\">\n");
+    let s = &report.series;
+    time_plot(
+        &mut h,
+        report,
+        "Trunk incline and lower-back bend",
+        "angle (deg)",
+        &[("trunk incline", &s.trunk_incline_deg, "#1f77b4"), ("lower-back bend", &s.lumbar_flexion_deg, "#d62728")],
+    );
+    time_plot(
+        &mut h,
+        report,
+        "Hip and shoulder height",
+        "height (torso lengths)",
+        &[("hip", &s.hip_height_torso, "#2ca02c"), ("shoulder", &s.shoulder_height_torso, "#9467bd")],
+    );
+    h.push_str("</div>\n<p class=\"muted\">Shaded: each rep's pull (floor break to lockout), lighter: lockout to the bar back down.</p>\n");
+    if !report.reps.is_empty() {
+        h.push_str("<h2>Per rep</h2>\n<div class=\"plots\">\n");
+        bar_path_plot(&mut h, report);
+        speed_plot(&mut h, report);
+        h.push_str("</div>\n<h2>Reps</h2>\n<div class=\"cards\">\n");
+        for r in &report.reps {
+            rep_card(&mut h, r, stills);
+        }
+        h.push_str("</div>\n");
+    }
+    let _ = write!(
+        h,
+        "<footer>formcheck {} &middot; report schema {} &middot; bar positions and speeds are taken at the hands \
+         &middot; lengths in the lifter's own torso (shoulder to hip) and shin lengths</footer>\n</main></body></html>\n",
+        esc(report.formcheck_version),
+        report.schema_version
+    );
+    h
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code in words: `rounded_lower_back` -> "rounded lower back" (escaped).
+fn words(code: &str) -> String {
+    esc(&code.replace('_', " "))
+}
+
+/// How a number is shown: its unit (empty for plain ratios) and decimals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Unit {
+    label: &'static str,
+    decimals: usize,
+}
+
+const DEG: Unit = Unit { label: "deg", decimals: 1 };
+const SECONDS: Unit = Unit { label: "s", decimals: 2 };
+const PLAIN: Unit = Unit { label: "", decimals: 2 };
+
+/// A metric's unit from its name's suffix.
+fn metric_unit(name: &str) -> Unit {
+    let table: [(&str, Unit); 8] = [
+        ("_torso_per_s", Unit { label: "torso lengths/s", decimals: 2 }),
+        ("_deg", DEG),
+        ("_ms", Unit { label: "ms", decimals: 0 }),
+        ("_pct", Unit { label: "%", decimals: 0 }),
+        ("_torso", Unit { label: "torso lengths", decimals: 2 }),
+        ("_shin", Unit { label: "shin lengths", decimals: 2 }),
+        ("_frac", Unit { label: "of the pull", decimals: 2 }),
+        ("_s", SECONDS),
+    ];
+    table.iter().find(|(suffix, _)| name.ends_with(suffix)).map_or(PLAIN, |(_, u)| *u)
+}
+
+/// A finding's unit from its `unit` field (`deg`, `shin`, `pct`, `fraction of pull`, `ratio`...).
+fn fault_unit(unit: &str) -> Unit {
+    match unit {
+        "fraction of pull" => metric_unit("_frac"),
+        "ratio" => PLAIN,
+        u => metric_unit(&format!("_{u}")),
+    }
+}
+
+/// A number with its unit, e.g. "18.3 deg"; "n/a" when not finite.
+fn num(v: f64, u: Unit) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let d = u.decimals;
+    match u.label {
+        "" => format!("{v:.d$}"),
+        label => format!("{v:.d$}\u{a0}{label}"),
+    }
+}
+
+fn seconds(v: f64) -> String {
+    num(v, SECONDS)
+}
+
+fn severity_class(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warn => "warn",
+        Severity::Fault => "fault",
+    }
+}
+
+fn badge(s: Severity) -> String {
+    let c = severity_class(s);
+    format!("<span class=\"badge {c}\">{c}</span>")
+}
+
+/// "fault at &ge; 18.0 deg": the threshold a finding crossed ("threshold" when it was made
+/// `info` because the clip is unreliable).
+fn threshold_words(f: &Fault) -> String {
+    let cmp = if f.value >= f.threshold { "&ge;" } else { "&le;" };
+    let what = if f.severity == Severity::Info { "threshold" } else { severity_class(f.severity) };
+    format!(
+        "{what} {}{cmp} {}",
+        if f.severity == Severity::Info { "" } else { "at " },
+        num(f.threshold, fault_unit(f.unit))
+    )
+}
+
+/// "21.3 deg (fault at &ge; 18.0 deg)": the value against the threshold it crossed.
+fn against_threshold(f: &Fault) -> String {
+    format!("{} ({})", num(f.value, fault_unit(f.unit)), threshold_words(f))
+}
+
+fn warning_list(h: &mut String, report: &Report) {
+    h.push_str("<ul class=\"warnings\">");
+    for w in &report.warnings {
+        let _ = write!(h, "<li><code>{}</code> {}</li>", esc(w.code), esc(&w.message));
+    }
+    h.push_str("</ul>");
+}
+
+fn clip_facts(h: &mut String, report: &Report) {
+    let v = &report.video;
+    let q = &report.quality;
+    let mut facts: Vec<(&str, String)> = vec![
+        ("Duration", seconds(v.duration_s)),
+        ("Frames", format!("{} decoded of {} declared", v.frames, v.frames_declared)),
+        ("Frame rate", format!("{:.1}\u{a0}fps", v.fps)),
+        ("Size (upright)", format!("{} &times; {}\u{a0}px", v.width, v.height)),
+        ("Rotation", format!("{}\u{a0}deg", v.rotation_deg)),
+        ("Codec", esc(&v.codec)),
+        ("Lifter faces", if report.facing == Facing::Left { "left" } else { "right" }.into()),
+        ("Lifter found on", format!("{:.0}\u{a0}% of frames", 100.0 * q.pose_fraction)),
+        ("Median visibility", format!("{:.2} (0-1)", q.median_visibility)),
+        ("Torso length", format!("{:.0}\u{a0}px", report.scale.torso_px)),
+    ];
+    if let Some(shin) = report.scale.shin_torso {
+        facts.push(("Shin length", num(shin, metric_unit("_torso"))));
+    }
+    if let Some(r) = q.shoulder_width_ratio.into_iter().chain(q.hip_width_ratio).reduce(f64::max) {
+        facts.push(("Shoulder/hip width in view", num(r, metric_unit("_torso"))));
+    }
+    if (v.slowmo_factor - 1.0).abs() > 1e-9 {
+        facts.push(("Slow-motion factor", format!("{:.2}&times;", v.slowmo_factor)));
+    }
+    facts.push(("Findings reliable", if report.reliable { "yes" } else { "no" }.into()));
+    h.push_str("<section class=\"card\" id=\"clip\"><h2 style=\"margin-top:0\">Clip</h2><dl class=\"facts\">");
+    for (k, val) in facts {
+        let _ = write!(h, "<div><dt>{k}</dt><dd>{val}</dd></div>");
+    }
+    h.push_str("</dl>");
+    if report.reliable && !report.warnings.is_empty() {
+        h.push_str("<h4>Warnings</h4>");
+        warning_list(h, report);
+    }
+    h.push_str("</section>\n");
+}
+
+fn set_summary(h: &mut String, report: &Report, stills: &[Still]) {
+    let set = &report.set;
+    let speed = metric_unit("mean_concentric_speed_torso_per_s");
+    h.push_str("<h2>Set summary</h2>\n<section class=\"card\" id=\"set\">");
+    let _ = write!(h, "<p><strong>{} rep{}</strong>", set.rep_count, if set.rep_count == 1 { "" } else { "s" });
+    if let Some(k) = set.fastest_rep {
+        let _ = write!(h, " &middot; fastest: rep {k}");
+    }
+    if let Some(loss) = set.speed_loss_pct {
+        let _ = write!(h, " &middot; speed loss, last rep vs fastest: {}", num(loss, metric_unit("_pct")));
+    }
+    h.push_str("</p>");
+    for f in &set.faults {
+        finding(h, f, still_for(stills, 0, f));
+    }
+    if report.reps.is_empty() {
+        h.push_str("<p class=\"muted\">No reps were found.</p></section>\n");
+        return;
+    }
+    let best = report.reps.iter().map(|r| r.metrics.mean_concentric_speed_torso_per_s).fold(f64::MIN, f64::max);
+    h.push_str(
+        "<div class=\"scroll\"><table class=\"sum\"><thead><tr><th>Rep</th><th>Pull</th><th>Mean speed</th><th>vs fastest</th>\
+         <th>Back bend vs rep 1</th><th>Findings</th></tr></thead><tbody>",
+    );
+    for r in &report.reps {
+        let m = &r.metrics;
+        let vs = 100.0 * (m.mean_concentric_speed_torso_per_s / best.max(1e-9) - 1.0);
+        let vs = if vs.abs() < 0.05 { "fastest".to_string() } else { format!("{vs:+.0}\u{a0}%") };
+        let drift = m.lumbar_flexion_change_deg.map_or("n/a".into(), |d| format!("{d:+.1}\u{a0}deg"));
+        let _ = write!(
+            h,
+            "<tr><td data-l=\"Rep\"><a href=\"#rep-{i}\">{i}</a></td><td class=\"n\" data-l=\"Pull\">{}</td>\
+             <td class=\"n\" data-l=\"Mean speed\">{}</td><td class=\"n\" data-l=\"vs fastest\">{vs}</td>\
+             <td class=\"n\" data-l=\"Back bend vs rep 1\">{drift}</td><td class=\"f\" data-l=\"Findings\">",
+            seconds(m.concentric_s),
+            num(m.mean_concentric_speed_torso_per_s, speed),
+            i = r.rep.index
+        );
+        if r.faults.is_empty() {
+            h.push_str("<span class=\"ok\">none</span>");
+        }
+        for f in &r.faults {
+            let _ = write!(h, "<div>{} {}</div>", badge(f.severity), words(f.code));
+        }
+        h.push_str("</td></tr>");
+    }
+    h.push_str("</tbody></table></div></section>\n");
+}
+
+/// One finding: badge, code in words, value against threshold, time, cue, and its still.
+fn finding(h: &mut String, f: &Fault, still: Option<&Still>) {
+    let c = severity_class(f.severity);
+    let _ = write!(
+        h,
+        "<div class=\"finding {c}\" data-code=\"{code}\"><p>{} <strong>{}</strong> <span class=\"when\">at {}</span></p>\
+         <p>{}</p><p class=\"cue\">{}</p>",
+        badge(f.severity),
+        words(f.code),
+        seconds(f.at_s),
+        against_threshold(f),
+        esc(f.cue),
+        code = esc(f.code)
+    );
+    if let Some(s) = still {
+        figure_still(h, s);
+    }
+    h.push_str("</div>");
+}
+
+fn figure_still(h: &mut String, s: &Still) {
+    if let Some(uri) = data_uri(&s.jpeg) {
+        let what = format!("{} at {}", words(&s.code), seconds(s.at_s));
+        let _ = write!(
+            h,
+            "<figure class=\"still\"><img src=\"{uri}\" alt=\"{what}\"><figcaption>{what}</figcaption></figure>"
+        );
+    }
+}
+
+/// The still for a finding: same code and rep, nearest in time.
+fn still_for<'a>(stills: &'a [Still], rep_index: usize, f: &Fault) -> Option<&'a Still> {
+    stills
+        .iter()
+        .filter(|s| s.rep_index == rep_index && s.code == f.code)
+        .min_by(|a, b| (a.at_s - f.at_s).abs().total_cmp(&(b.at_s - f.at_s).abs()))
+}
+
+fn metric_label(name: &str) -> String {
+    LABELS.iter().find(|(n, _)| *n == name).map_or_else(|| words(name), |(_, l)| (*l).to_string())
+}
+
+fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
+    let rep = &r.rep;
+    let m = &r.metrics;
+    let values: Vec<(String, Option<f64>)> = match serde_json::to_value(m) {
+        Ok(serde_json::Value::Object(o)) => o.into_iter().map(|(k, v)| (k, v.as_f64())).collect(),
+        _ => Vec::new(),
+    };
+    let _ = write!(
+        h,
+        "<article class=\"card rep-card\" id=\"rep-{i}\"><div class=\"rephead\"><h3>Rep {i}</h3><span class=\"when\">{} to {}</span>",
+        seconds(rep.start_s),
+        seconds(rep.end_s),
+        i = rep.index
+    );
+    for f in &r.faults {
+        h.push_str(&badge(f.severity));
+    }
+    let knees = rep.knee_pass_s.map_or(String::new(), |t| format!(" &middot; knees {}", seconds(t)));
+    let _ = write!(
+        h,
+        "</div><p class=\"muted\">floor break {}{knees} &middot; lockout {} &middot; down from {}</p>\
+         <p>Pull {} &middot; mean speed {}{}</p>",
+        seconds(rep.floor_break_s),
+        seconds(rep.lockout_s),
+        seconds(rep.descent_s),
+        seconds(m.concentric_s),
+        num(m.mean_concentric_speed_torso_per_s, metric_unit("_torso_per_s")),
+        m.peak_concentric_speed_torso_per_s
+            .map_or(String::new(), |p| format!(" (peak {})", num(p, metric_unit("_torso_per_s"))))
+    );
+    // Checks: every graded metric, with the threshold of the finding it fired (closest value
+    // where a code grades one of two metrics).
+    h.push_str("<h4>Checks</h4><table class=\"checks\"><tbody>");
+    let value_of = |n: &str| values.iter().find(|(k, _)| k == n).and_then(|(_, v)| *v);
+    let mut shown = Vec::new();
+    for (code, names) in GRADED {
+        let fault = r.faults.iter().find(|f| f.code == code);
+        let owner = fault.and_then(|f| {
+            let off = |n: &str| value_of(n).map_or(f64::MAX, |v| (v - f.value).abs());
+            names.iter().copied().min_by(|a, b| off(a).total_cmp(&off(b)))
+        });
+        for name in names.iter().copied() {
+            shown.push(name);
+            let (class, value, status) = match (fault.filter(|_| owner == Some(name)), value_of(name)) {
+                (Some(f), _) => {
+                    let v = num(f.value, fault_unit(f.unit));
+                    (
+                        severity_class(f.severity),
+                        format!("{v}<span class=\"thr\">{}</span>", threshold_words(f)),
+                        badge(f.severity),
+                    )
+                }
+                (None, Some(v)) => ("", num(v, metric_unit(name)), "<span class=\"ok\">ok</span>".into()),
+                (None, None) => ("", "&mdash;".into(), "<span class=\"na\">not seen</span>".into()),
+            };
+            let label = metric_label(name);
+            let _ = write!(
+                h,
+                "<tr class=\"{class}\"><th>{label}</th><td class=\"n\">{value}</td><td class=\"s\">{status}</td></tr>"
+            );
+        }
+    }
+    h.push_str("</tbody></table><h4>Findings</h4>");
+    if r.faults.is_empty() {
+        h.push_str("<p class=\"ok\">No findings on this rep.</p>");
+    }
+    for f in &r.faults {
+        finding(h, f, still_for(stills, rep.index, f));
+    }
+    for s in stills.iter().filter(|s| s.rep_index == rep.index && !r.faults.iter().any(|f| f.code == s.code)) {
+        figure_still(h, s);
+    }
+    h.push_str("<details><summary>All measurements</summary><table><tbody>");
+    for (name, value) in values.iter().filter(|(k, _)| !shown.contains(&k.as_str())) {
+        let v = value.map_or("&mdash;".into(), |v| num(v, metric_unit(name)));
+        let _ = write!(h, "<tr><th>{}</th><td class=\"n\">{v}</td></tr>", metric_label(name));
+    }
+    h.push_str("</tbody></table></details></article>\n");
+}
+
+/// `data:` URI for PNG or JPEG bytes (sniffed); `None` for anything else.
+fn data_uri(bytes: &[u8]) -> Option<String> {
+    let mime = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else {
+        return None;
+    };
+    Some(format!("data:{mime};base64,{}", base64(bytes)))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+// ---- plots ----
+
+/// A plot's frame: viewBox size, margins, data ranges `(low, high, tick step)`.
+struct Axes {
+    w: f64,
+    h: f64,
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+    x: (f64, f64, f64),
+    y: (f64, f64, f64),
+}
+
+impl Axes {
+    /// Margins for tick labels (left, bottom) and the legend (top).
+    fn new(w: f64, h: f64, x: (f64, f64, f64), y: (f64, f64, f64)) -> Axes {
+        Axes { w, h, left: 56.0, right: 12.0, top: 26.0, bottom: 44.0, x, y }
+    }
+    fn px(&self, v: f64) -> f64 {
+        self.left + (v - self.x.0) / (self.x.1 - self.x.0) * (self.w - self.left - self.right)
+    }
+    fn py(&self, v: f64) -> f64 {
+        self.h - self.bottom - (v - self.y.0) / (self.y.1 - self.y.0) * (self.h - self.top - self.bottom)
+    }
+
+    /// Opens the `<svg>` and draws grid, ticks and axis titles.
+    fn open(&self, h: &mut String, label: &str, x_title: &str, y_title: &str) {
+        let _ = write!(
+            h,
+            "<svg class=\"plot\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{label}\" xmlns=\"http://www.w3.org/2000/svg\">",
+            self.w, self.h
+        );
+        let (x_lo, y_lo, x_hi, y_hi) = (self.left, self.h - self.bottom, self.w - self.right, self.top);
+        for t in ticks(self.y) {
+            let y = self.py(t);
+            let _ = write!(h, "<line class=\"gr\" x1=\"{x_lo:.1}\" x2=\"{x_hi:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>");
+            text(h, x_lo - 5.0, y + 4.0, "end", &tick_label(t, self.y.2));
+        }
+        for t in ticks(self.x) {
+            let x = self.px(t);
+            let _ =
+                write!(h, "<line class=\"ax\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{y_lo:.1}\" y2=\"{:.1}\"/>", y_lo + 4.0);
+            text(h, x, y_lo + 18.0, "middle", &tick_label(t, self.x.2));
+        }
+        let _ = write!(
+            h,
+            "<path class=\"ax\" fill=\"none\" d=\"M{x_lo:.1} {y_hi:.1}V{y_lo:.1}H{x_hi:.1}\"/><g class=\"ttl\">\
+             <text transform=\"translate(14 {:.1}) rotate(-90)\" text-anchor=\"middle\">{y_title}</text>",
+            0.5 * (y_lo + y_hi)
+        );
+        text(h, 0.5 * (x_lo + x_hi), self.h - 6.0, "middle", x_title);
+        h.push_str("</g>");
+    }
+
+    /// A line through the points; `None` breaks it.
+    fn line(&self, h: &mut String, points: impl Iterator<Item = Option<(f64, f64)>>, colour: &str) {
+        let mut d = String::new();
+        let mut pen_down = false;
+        for p in points {
+            match p.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+                Some((x, y)) => {
+                    let _ = write!(d, "{}{:.1} {:.1}", if pen_down { 'L' } else { 'M' }, self.px(x), self.py(y));
+                    pen_down = true;
+                }
+                None => pen_down = false,
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(h, "<path class=\"ln\" stroke=\"{colour}\" d=\"{d}\"/>");
+        }
+    }
+
+    /// Legend entries in a row above the plot area.
+    fn legend(&self, h: &mut String, entries: &[(String, &str)]) {
+        let mut x = self.left;
+        for (name, colour) in entries {
+            let _ = write!(
+                h,
+                "<line x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"12\" y2=\"12\" stroke=\"{colour}\" stroke-width=\"3\"/>",
+                x + 18.0
+            );
+            text(h, x + 22.0, 16.0, "start", name);
+            x += 34.0 + 8.0 * name.chars().count() as f64;
+        }
+    }
+}
+
+/// An SVG `<text>` (`content` already escaped); `anchor`: start, middle or end.
+fn text(h: &mut String, x: f64, y: f64, anchor: &str, content: &str) {
+    let _ = write!(h, "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"{anchor}\">{content}</text>");
+}
+
+/// An SVG `<rect>` between two corners (any order), with `attrs` (class or fill).
+fn rect(h: &mut String, attrs: &str, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) {
+    let (x, y, w, ht) = (x1.min(x2), y1.min(y2), (x2 - x1).abs(), (y2 - y1).abs());
+    let _ = write!(h, "<rect {attrs} x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{ht:.1}\"/>");
+}
+
+/// A tick step of 1, 2, 2.5 or 5 times a power of ten giving about `target` ticks.
+fn nice_step(span: f64, target: f64) -> f64 {
+    let raw = (span / target).max(1e-9);
+    let mag = 10f64.powf(raw.log10().floor());
+    let r = raw / mag;
+    mag * [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|m| r <= *m + 1e-9).unwrap_or(10.0)
+}
+
+/// (low, high, step) covering `lo..hi`, the ends on ticks.
+fn nice_range(lo: f64, hi: f64, target: f64) -> (f64, f64, f64) {
+    let (lo, hi) = if hi - lo > 1e-9 { (lo, hi) } else { (lo - 0.5, hi + 0.5) };
+    let step = nice_step(hi - lo, target);
+    ((lo / step).floor() * step, (hi / step).ceil() * step, step)
+}
+
+fn ticks((lo, hi, step): (f64, f64, f64)) -> impl Iterator<Item = f64> {
+    let first = (lo / step - 1e-6).ceil() as i64;
+    let last = (hi / step + 1e-6).floor() as i64;
+    (first..=last).map(move |k| k as f64 * step)
+}
+
+fn tick_label(v: f64, step: f64) -> String {
+    let mut d = (-step.log10()).ceil().max(0.0) as usize;
+    if (step * 10f64.powi(d as i32)).fract().abs() > 1e-6 {
+        d += 1;
+    }
+    let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
+    format!("{v:.d$}")
+}
+
+/// Indices thinned to at most about [`MAX_POINTS`], the last one kept.
+fn thin(range: std::ops::Range<usize>) -> impl Iterator<Item = usize> {
+    let stride = range.len().div_ceil(MAX_POINTS).max(1);
+    let last = range.end.saturating_sub(1);
+    let start = range.start;
+    range.step_by(stride).chain((last >= start && (last - start) % stride != 0).then_some(last))
+}
+
+/// Range of the finite values, if any.
+fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |a, v| Some(a.map_or((v, v), |(lo, hi): (f64, f64)| (lo.min(v), hi.max(v)))))
+}
+
+/// A series (or several) against time, with each rep's phases shaded.
+fn time_plot(h: &mut String, report: &Report, title: &str, y_title: &str, lines: &[(&str, &[Option<f64>], &str)]) {
+    let t = &report.series.t_s;
+    let _ = write!(h, "<figure class=\"card\"><figcaption>{title}</figcaption>");
+    let ys = extent(lines.iter().flat_map(|(_, s, _)| s.iter().flatten().copied()));
+    let (Some((t0, t1)), Some((y0, y1))) = (extent(t.iter().copied()), ys) else {
+        h.push_str("<p class=\"na\">Not seen in this clip.</p></figure>\n");
+        return;
+    };
+    let x = nice_range(t0, t1.max(t0 + 1e-3), 8.0);
+    let a = Axes::new(520.0, 270.0, (t0, t1.max(t0 + 1e-3), x.2), nice_range(y0, y1, 5.0));
+    a.open(h, &esc(title), "time (s)", &esc(y_title));
+    let (top, bottom) = (a.top, a.h - a.bottom);
+    for r in &report.reps {
+        let rep = &r.rep;
+        let (x1, x2, x3) = (a.px(rep.floor_break_s), a.px(rep.lockout_s), a.px(rep.end_s));
+        rect(h, "class=\"ph1\"", (x1, top), (x2, bottom));
+        rect(h, "class=\"ph2\"", (x2, top), (x3, bottom));
+        text(h, 0.5 * (x1 + x2), top + 13.0, "middle", &rep.index.to_string());
+    }
+    for (_, s, colour) in lines {
+        a.line(h, thin(0..t.len().min(s.len())).map(|i| s[i].map(|v| (t[i], v))), colour);
+    }
+    let legend: Vec<(String, &str)> = lines.iter().map(|(n, _, c)| (esc(n), *c)).collect();
+    a.legend(h, &legend);
+    h.push_str("</svg></figure>\n");
+}
+
+/// Each rep's bar path (hands) from setup to the bar back down, drawn to scale (equal units).
+fn bar_path_plot(h: &mut String, report: &Report) {
+    let s = &report.series;
+    let paths: Vec<Vec<Option<(f64, f64)>>> = report
+        .reps
+        .iter()
+        .map(|r| {
+            let a = s.t_s.partition_point(|t| *t < r.rep.start_s);
+            let b = s.t_s.partition_point(|t| *t <= r.rep.end_s);
+            let b = b.min(s.bar_x_midfoot_torso.len()).min(s.bar_height_torso.len()).max(a);
+            thin(a..b).map(|i| Some((s.bar_x_midfoot_torso[i]?, s.bar_height_torso[i]?))).collect()
+        })
+        .collect();
+    h.push_str("<figure class=\"card\"><figcaption>Bar path per rep (hands), to scale</figcaption>");
+    let points = || paths.iter().flatten().flatten();
+    let (Some((x0, x1)), Some((y0, y1))) = (extent(points().map(|p| p.0).chain([0.0])), extent(points().map(|p| p.1)))
+    else {
+        h.push_str("<p class=\"na\">The bar was not seen.</p></figure>\n");
+        return;
+    };
+    let frame = Axes::new(480.0, 400.0, (0.0, 1.0, 1.0), (0.0, 1.0, 1.0));
+    let (pw, ph) = (frame.w - frame.left - frame.right, frame.h - frame.top - frame.bottom);
+    // Equal scale: widen whichever range is narrower for its side of the plot.
+    let per_px = ((x1 - x0) / pw).max((y1 - y0) / ph).max(1e-6) * 1.08;
+    let (cx, cy) = (0.5 * (x0 + x1), 0.5 * (y0 + y1));
+    let xr = (cx - 0.5 * per_px * pw, cx + 0.5 * per_px * pw);
+    let yr = (cy - 0.5 * per_px * ph, cy + 0.5 * per_px * ph);
+    let step = nice_step(per_px * ph, 6.0);
+    let a = Axes { x: (xr.0, xr.1, step), y: (yr.0, yr.1, step), ..frame };
+    a.open(h, "Bar path per rep", "bar ahead of mid-foot (torso lengths)", "bar height (torso lengths)");
+    let _ = write!(
+        h,
+        "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#6b7280\" stroke-dasharray=\"4 4\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">mid-foot</text>",
+        a.top,
+        a.h - a.bottom,
+        a.px(0.0) - 4.0,
+        a.top - 6.0,
+        x = a.px(0.0)
+    );
+    // The legend in HTML below the plot, where it wraps however many reps there are.
+    let mut legend = String::from("<p class=\"legend\">");
+    for (r, path) in report.reps.iter().zip(&paths) {
+        let colour = PALETTE[(r.rep.index.max(1) - 1) % PALETTE.len()];
+        a.line(h, path.iter().copied(), colour);
+        let _ = write!(legend, "<span style=\"color:{colour}\">&#9644;</span>&nbsp;rep&nbsp;{} ", r.rep.index);
+    }
+    let _ = writeln!(h, "</svg>{legend}</p></figure>");
+}
+
+/// Mean concentric speed of each rep, the fastest marked.
+fn speed_plot(h: &mut String, report: &Report) {
+    let speeds: Vec<f64> = report.reps.iter().map(|r| r.metrics.mean_concentric_speed_torso_per_s).collect();
+    let best = speeds.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let fastest = report.set.fastest_rep.or_else(|| speeds.iter().position(|v| *v == best).map(|i| i + 1));
+    h.push_str("<figure class=\"card\"><figcaption>Mean pull speed per rep</figcaption>");
+    let (n, lo) = (speeds.len().max(1) as f64, 0.5);
+    let a = Axes::new(480.0, 400.0, (lo, n + lo, 1.0), nice_range(0.0, (best * 1.15).max(1e-3), 5.0));
+    a.open(h, "Mean pull speed per rep", "rep", "speed (torso lengths/s)");
+    let bw = 0.6 * (a.px(1.0) - a.px(0.0));
+    for (r, v) in report.reps.iter().zip(&speeds) {
+        let i = r.rep.index;
+        let is_fastest = fastest == Some(i);
+        let (x, y) = (a.px(i as f64) - 0.5 * bw, a.py(v.max(0.0)));
+        rect(h, if is_fastest { "fill=\"#2e7d32\"" } else { "fill=\"#93a8c4\"" }, (x, y), (x + bw, a.h - a.bottom));
+        text(h, x + 0.5 * bw, y - 5.0, "middle", &format!("{v:.2}{}", if is_fastest { " fastest" } else { "" }));
+    }
+    h.push_str("</svg></figure>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis;
+    use crate::config::Config;
+    use crate::synth::{self, InjectedFault, SynthLift};
+
+    #[test]
+    fn html_escapes_a_hostile_clip_name_and_warning() {
+        let spec =
+            SynthLift { faults: vec![(1, InjectedFault::RoundedLowerBack { bend_deg: 25.0 })], ..Default::default() };
+        let mut r = analysis::analyze(&synth::generate(&spec).0, &Config::default());
+        r.clip = "<img src=x onerror=alert(1)>.mp4".into();
+        r.warnings.push(crate::report::Warning { code: "x", message: "<script>alert(2)</script> & \"q\"".into() });
+        r.reliable = false;
+        let page = render(&r, &[]);
+        assert!(!page.contains("<img src=x"), "live markup from the clip name");
+        assert!(!page.contains("<script"), "a script in the page");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.mp4"));
+        assert!(page.contains("&lt;script&gt;alert(2)&lt;/script&gt; &amp; &quot;q&quot;"));
+        assert!(page.contains("id=\"unreliable\""));
+    }
+
+    #[test]
+    fn html_units_come_from_metric_names() {
+        assert_eq!(num(18.25, metric_unit("lumbar_flexion_setup_deg")), "18.2\u{a0}deg");
+        assert_eq!(num(0.5, metric_unit("mean_concentric_speed_torso_per_s")), "0.50\u{a0}torso lengths/s");
+        assert_eq!(num(1.2, metric_unit("concentric_s")), "1.20\u{a0}s");
+        assert_eq!(num(0.3, metric_unit("bar_to_shin_setup_shin")), "0.30\u{a0}shin lengths");
+        assert_eq!(num(0.3, metric_unit("bar_dip_after_knee_torso")), "0.30\u{a0}torso lengths");
+        assert_eq!(num(120.0, metric_unit("hip_rise_lead_ms")), "120\u{a0}ms");
+        assert_eq!(num(1.5, metric_unit("hip_shoulder_rise_ratio")), "1.50");
+        assert_eq!(num(f64::NAN, DEG), "n/a");
+        assert_eq!(fault_unit("pct"), metric_unit("speed_loss_pct"));
+    }
+
+    #[test]
+    fn html_lines_break_at_gaps_and_are_thinned() {
+        let a = Axes {
+            left: 0.0,
+            right: 0.0,
+            top: 0.0,
+            bottom: 0.0,
+            ..Axes::new(100.0, 100.0, (0.0, 1.0, 1.0), (0.0, 1.0, 1.0))
+        };
+        let mut s = String::new();
+        a.line(
+            &mut s,
+            [Some((0.0, 0.0)), Some((0.5, 0.5)), None, Some((1.0, 1.0)), Some((1.0, 0.0))].into_iter(),
+            "#000",
+        );
+        assert!(s.contains("d=\"M0.0 100.0L50.0 50.0M100.0 0.0L100.0 100.0\""), "{s}");
+        let idx: Vec<usize> = thin(0..1000).collect();
+        assert!(idx.len() <= MAX_POINTS + 1 && idx.first() == Some(&0) && idx.last() == Some(&999));
+        assert_eq!(thin(0..5).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn html_ticks_are_round_numbers() {
+        assert_eq!(nice_range(0.13, 9.7, 5.0), (0.0, 10.0, 2.0));
+        assert_eq!(
+            ticks((0.0, 1.0, 0.25)).map(|t| tick_label(t, 0.25)).collect::<Vec<_>>(),
+            ["0.00", "0.25", "0.50", "0.75", "1.00"]
+        );
+        assert_eq!(tick_label(-0.0, 5.0), "0");
+    }
+
+    #[test]
+    fn html_stills_are_embedded_by_sniffed_type() {
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"Ma"), "TWE=");
+        assert_eq!(base64(b"M"), "TQ==");
+        assert!(data_uri(&[0xFF, 0xD8, 0xFF, 0xE0]).is_some_and(|u| u.starts_with("data:image/jpeg;base64,")));
+        assert!(data_uri(b"\x89PNG\r\n\x1a\n....").is_some_and(|u| u.starts_with("data:image/png;base64,")));
+        assert_eq!(data_uri(b"GIF89a"), None);
+    }
+}
