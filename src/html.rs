@@ -78,53 +78,8 @@ const LABELS: [(&str, &str); 24] = [
 /// Line colours for reps in the bar-path plot.
 const PALETTE: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
-const CSS: &str = r#"
-:root{--fault:#c62828;--warn:#f59e0b;--info:#6b7280;--ok:#2e7d32;--ink:#1f2328;--mute:#57606a;--line:#d0d7de;--bg:#f3f4f6}
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
-main{max-width:1240px;margin:0 auto;padding:16px}
-h1{font-size:1.35rem;margin:.2em 0 .6em;overflow-wrap:anywhere}h1 small{display:block;font-size:.8rem;font-weight:400;color:var(--mute)}
-h2{font-size:1.15rem;margin:1.5em 0 .5em}h3{font-size:1.05rem;margin:0}
-h4{font-size:.85rem;margin:1em 0 .3em;color:var(--mute);text-transform:uppercase;letter-spacing:.04em}
-.card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:12px 14px;min-width:0}
-.cards{display:grid;gap:14px;grid-template-columns:repeat(auto-fill,minmax(min(100%,440px),1fr));align-items:start}
-.plots{display:grid;gap:14px;grid-template-columns:repeat(auto-fit,minmax(min(100%,480px),1fr))}
-figure{margin:0}figcaption{font-weight:600;font-size:.9rem;margin-bottom:4px}
-svg.plot{width:100%;height:auto;display:block}.legend{margin:4px 0 0;font-size:.85rem}
-svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:#374151}
-svg .ttl text{font-size:13px;fill:#111827}
-.ax{stroke:#6b7280;stroke-width:1}.gr{stroke:#e5e7eb;stroke-width:1}
-.ph1{fill:#2563eb;fill-opacity:.13}.ph2{fill:#2563eb;fill-opacity:.05}
-.ln{fill:none;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}
-.banner{background:#fff4e5;border:2px solid var(--warn);border-radius:10px;padding:12px 16px;margin:0 0 16px}
-.banner strong{font-size:1.1rem;color:#8a4b00}.warnings li{margin:.3em 0}
-code{font:.85em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef0f3;padding:0 4px;border-radius:4px;overflow-wrap:anywhere}
-dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(45%,190px),1fr));gap:8px 18px;margin:0}
-dt{color:var(--mute);font-size:.78rem}dd{margin:0;font-weight:600;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:.72rem;font-weight:700;text-transform:uppercase;letter-spacing:.04em;color:#fff;vertical-align:1px}
-.badge.fault{background:var(--fault)}.badge.warn{background:var(--warn);color:#2b1d00}.badge.info{background:var(--info)}
-.ok{color:var(--ok);font-weight:600;font-size:.85rem}.na{color:var(--mute);font-size:.85rem}
-table{border-collapse:collapse;width:100%;font-size:.88rem}
-th,td{text-align:left;padding:5px 6px;border-top:1px solid var(--line);vertical-align:top}
-thead th{border-top:0;color:var(--mute);font-weight:600;font-size:.8rem}
-td.n{white-space:nowrap}
-table.checks{table-layout:fixed}table.checks th{font-weight:500;width:48%}table.checks td.n{white-space:normal}table.checks td.s{width:4.6em;text-align:right}
-.thr{display:block;color:var(--mute);font-size:.78rem;white-space:normal}
-tr.fault td,tr.fault th{background:#fdecea}tr.warn td,tr.warn th{background:#fff7e6}
-.scroll{overflow-x:auto}.rephead{display:flex;flex-wrap:wrap;gap:6px 10px;align-items:baseline}
-.when,.muted{color:var(--mute);font-size:.85rem}
-.finding{border-left:4px solid var(--info);padding:8px 10px;margin:10px 0;background:#f9fafb;border-radius:0 8px 8px 0}
-.finding.fault{border-color:var(--fault)}.finding.warn{border-color:var(--warn)}
-.finding p{margin:.25em 0}.cue{font-style:italic}.still img{max-width:100%;max-height:420px;width:auto;height:auto;display:block;border-radius:6px;margin-top:6px}
-.still figcaption{font-weight:400;font-size:.78rem;color:var(--mute);margin:2px 0 0}
-details{margin-top:10px}summary{cursor:pointer;color:var(--mute);font-size:.88rem}
-footer{margin:24px 0 8px;color:var(--mute);font-size:.8rem}
-@media (max-width:600px){main{padding:10px}body{font-size:14px}.card{padding:10px}
-svg text,svg .ttl text{font-size:16px}
-table.sum thead{display:none}table.sum tr{display:block;border-top:1px solid var(--line);padding:4px 0}
-table.sum td{display:inline-block;border:0;padding:2px 12px 2px 0}table.sum td.f{display:block}
-table.sum td::before{content:attr(data-l);display:block;color:var(--mute);font-size:.72rem}}
-"#;
+/// The page's style sheet (kept in its own file to keep this one readable).
+const CSS: &str = include_str!("html.css");
 
 /// The whole page as a String.
 pub fn render(report: &Report, stills: &[Still]) -> String {
