@@ -84,7 +84,7 @@ pub fn write_annotated_video(
     let wanted = still_moments(report, poses);
     let mut stills = Vec::new();
     let mut frame = Frame::default();
-    let painter = Painter::new(poses, report, cfg, h);
+    let painter = Painter::new(poses, report, cfg, w, h);
     let result = (|| -> Result<(), AnnotateError> {
         while reader.read_into(&mut frame)? {
             let i = frame.index as usize;
@@ -159,9 +159,11 @@ fn pt(x: f64, y: f64) -> core::Point {
 }
 
 impl<'a> Painter<'a> {
-    fn new(poses: &'a PoseTrack, report: &'a Report, cfg: &'a Config, height: i32) -> Self {
-        let font = (height as f64 / 900.0).max(0.45);
-        let thick = ((height as f64 / 360.0).round() as i32).max(2);
+    fn new(poses: &'a PoseTrack, report: &'a Report, cfg: &'a Config, width: i32, height: i32) -> Self {
+        // Size by the short side, so portrait phone clips get text that fits across them.
+        let short = width.min(height) as f64;
+        let font = (short / 1100.0).clamp(0.35, 1.2);
+        let thick = ((short / 400.0).round() as i32).max(1);
         Painter { poses, report, cfg, font, thick }
     }
 
@@ -183,7 +185,7 @@ impl<'a> Painter<'a> {
         let vis = |side: usize| [11, 23, 25, 27].iter().map(|&k| l[k + side][2]).sum::<f64>();
         let near = if vis(0) >= vis(1) { 0 } else { 1 };
         for side in [1 - near, near] {
-            let (c, th) = if side == near { (GREEN, self.thick) } else { (GREY, (self.thick / 2).max(1)) };
+            let (c, th) = if side == near { (GREEN, self.thick + 1) } else { (GREY, self.thick.max(1)) };
             for (a, b) in LIMBS {
                 let (a, b) = (a + side, b + side);
                 imgproc::line(img, pt(l[a][0], l[a][1]), pt(l[b][0], l[b][1]), color(c), th, imgproc::LINE_AA, 0)?;
@@ -229,7 +231,7 @@ impl<'a> Painter<'a> {
             bend_color(bend, self.cfg.faults.rounded_lower_back.warn_deg, self.cfg.faults.rounded_lower_back.fault_deg);
         for pair in points.windows(2) {
             if let [Some(a), Some(b)] = pair {
-                imgproc::line(img, *a, *b, color(c), self.thick + 1, imgproc::LINE_AA, 0)?;
+                imgproc::line(img, *a, *b, color(c), self.thick + 2, imgproc::LINE_AA, 0)?;
             }
         }
         Ok(())
@@ -309,7 +311,8 @@ impl<'a> Painter<'a> {
     }
 
     fn text_box(&self, img: &mut core::Mat, lines: &[(String, (f64, f64, f64))]) -> Result<(), AnnotateError> {
-        let max_w = (img.cols() as f64 * 0.6) as i32;
+        let portrait = img.rows() > img.cols();
+        let max_w = (img.cols() as f64 * if portrait { 0.92 } else { 0.6 }) as i32;
         let mut wrapped: Vec<(String, (f64, f64, f64))> = Vec::new();
         for (text, c) in lines {
             for l in self.wrap(text, max_w)? {
