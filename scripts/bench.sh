@@ -32,7 +32,7 @@ cargo build --release -q
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 echo "== formcheck: $CLIP"
-target/release/formcheck analyze "$CLIP" -o "$OUT" --timings | tee "$OUT/formcheck.txt"
+target/release/formcheck analyze "$CLIP" -o "$OUT" --timings --no-video | tee "$OUT/formcheck.txt"
 FC=$(awk '/end to end/ { print $4; exit }' "$OUT/formcheck.txt")
 [[ -n $FC ]] || { echo "bench: no 'end to end' line from formcheck" >&2; exit 1; }
 
