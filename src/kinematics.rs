@@ -54,7 +54,7 @@ fn signed_angle_deg(a: P2, b: P2) -> f64 {
 }
 
 fn inner_angle_deg(at: P2, a: P2, b: P2) -> f64 {
-    signed_angle_deg(a.sub(at), b.sub(at)).abs()
+    signed_angle_deg(a - at, b - at).abs()
 }
 
 /// The back-bend measure validated by the prototype (`reference/back_outline_reference.py`):
@@ -136,14 +136,14 @@ pub fn compute(track: &Track) -> Kinematics {
     };
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {
-            let up = s.sub(h);
+            let up = s - h;
             k.trunk_incline_deg[i] = Some(up.x.atan2(up.y).to_degrees());
             if let Some(kn) = knee[i] {
                 k.hip_angle_deg[i] = Some(inner_angle_deg(h, s, kn));
             }
             if let Some(e) = ear[i] {
                 // Counter-clockwise from the trunk direction = toward the back for a lifter facing +x.
-                k.neck_extension_deg[i] = Some(signed_angle_deg(up, e.sub(s)));
+                k.neck_extension_deg[i] = Some(signed_angle_deg(up, e - s));
             }
         }
         if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {

@@ -32,7 +32,11 @@ impl P2 {
     pub fn dist(self, o: P2) -> f64 {
         (self.x - o.x).hypot(self.y - o.y)
     }
-    pub fn sub(self, o: P2) -> P2 {
+}
+
+impl std::ops::Sub for P2 {
+    type Output = P2;
+    fn sub(self, o: P2) -> P2 {
         P2::new(self.x - o.x, self.y - o.y)
     }
 }

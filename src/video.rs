@@ -146,7 +146,7 @@ impl VideoReader {
         if !(fps.is_finite() && fps > 0.0 && fps <= 2000.0) {
             return Err(VideoError::BadHeader { what: format!("frame rate {fps}") });
         }
-        if !(frames.is_finite() && frames >= 1.0 && frames <= 1.0e8) {
+        if !(1.0..=1.0e8).contains(&frames) {
             return Err(VideoError::BadHeader { what: format!("frame count {frames}") });
         }
         let meta = cap.get(videoio::CAP_PROP_ORIENTATION_META)?;
@@ -214,6 +214,7 @@ impl VideoReader {
         let pos_s = self.cap.get(videoio::CAP_PROP_POS_MSEC)? / 1000.0 / self.info.slowmo_factor;
         let t_s = match self.last_t_s {
             // OpenCV reports 0 (or repeats) for the last frames of a file: extrapolate.
+            // (Negated so that a NaN position also counts as "not after the last".)
             Some(last) if !(pos_s > last) => last + self.last_dt_s,
             Some(last) => {
                 self.last_dt_s = pos_s - last;

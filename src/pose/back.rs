@@ -61,6 +61,7 @@ impl BackOutline {
 pub fn back_outline(seg: &[f32], side: usize, hip: Point, shoulder: Point) -> Option<BackOutline> {
     let (ax, ay) = (shoulder.x - hip.x, shoulder.y - hip.y);
     let len = ax.hypot(ay);
+    // (Negated so that a NaN length is rejected too.)
     if !(len > 2.0) || seg.len() < side * side {
         return None;
     }
