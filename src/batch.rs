@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::html::esc;
 use crate::output::write_atomic;
 use crate::report::{csv_field, Report};
 
@@ -249,22 +250,6 @@ pub fn summary_csv(outcomes: &[ClipOutcome]) -> String {
     out
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Percent-encodes a folder name for a relative link.
 fn url_segment(s: &str) -> String {
     let mut out = String::new();
@@ -286,14 +271,14 @@ pub fn index_html(outcomes: &[ClipOutcome]) -> String {
             ClipOutcome::Done { job, report, skipped } => rows.push_str(&format!(
                 "<tr><td><a href=\"{}/report.html\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
                 url_segment(&job.name),
-                escape_html(&job.input.display().to_string()),
-                escape_html(&headline(report)),
+                esc(&job.input.display().to_string()),
+                esc(&headline(report)),
                 if *skipped { "up to date" } else { "analysed" }
             )),
             ClipOutcome::Failed { input, error, .. } => rows.push_str(&format!(
                 "<tr class=\"failed\"><td>{}</td><td>failed: {}</td><td></td></tr>\n",
-                escape_html(&input.display().to_string()),
-                escape_html(error)
+                esc(&input.display().to_string()),
+                esc(error)
             )),
         }
     }
@@ -331,8 +316,7 @@ mod tests {
     }
 
     #[test]
-    fn html_is_escaped() {
-        assert_eq!(escape_html("<img src=x onerror=\"a\">&'"), "&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;");
+    fn folder_links_are_percent_encoded() {
         assert_eq!(url_segment("a b/<"), "a%20b%2F%3C");
     }
 

@@ -101,11 +101,5 @@ pub fn ffprobe_frame_times(clip: &Path) -> Vec<f64> {
 
 pub fn median(v: &mut [f64]) -> f64 {
     assert!(!v.is_empty());
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
+    formcheck::signal::median_in_place(v)
 }
