@@ -11,6 +11,7 @@
 pub mod analysis;
 pub mod annotate;
 pub mod app;
+pub mod bar;
 pub mod batch;
 pub mod config;
 pub mod faults;

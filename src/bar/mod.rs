@@ -1,0 +1,263 @@
+//! The barbell's near plate: found and followed frame by frame, for a real-world scale (a 450 mm
+//! plate gives mm per pixel) and for the bar path (the plate centre is the point whose scale is
+//! right; see DOMAIN.md "The plate").
+//!
+//! Method (after the Python prototype in DOMAIN.md), per frame:
+//! 1. A search window: around the predicted centre while locked (constant-velocity prediction
+//!    from the last two measured frames, using their timestamps), else around the hands.
+//! 2. Edges in that window (grey, Gaussian blur, Sobel, Canny with thresholds set from the
+//!    window's own gradient statistics).
+//! 3. Gradient-direction voting (the Hough gradient method): every edge pixel votes, both ways
+//!    along its gradient, for centres at every radius of the expected range. The strongest
+//!    accumulator peaks are candidate centres; each gets its radius from a histogram of the
+//!    distances of radially-oriented edge pixels, preferring the outermost strong ring (a plate's
+//!    rim and lip, and its hub, make concentric circles; the plate is the outer one).
+//! 4. A least-squares (geometric, Gauss-Newton) circle fit to edge pixels near the candidate,
+//!    twice with a narrowing band.
+//! 5. A score: the fraction of the rim *inside the image* that has a radially-oriented edge on
+//!    it, so a plate half out of frame scores as well as a whole one. Candidates are ranked by
+//!    score x closeness to the prior position (prediction or hands).
+//!
+//! A frame whose best score is below [`PlateConfig::min_score`] is not measured: the tracker
+//! coasts on its prediction for up to [`PlateConfig::max_coast_s`] (reported with
+//! `measured: false`), then gives up and re-acquires from the hands.
+//!
+//! Units and conventions: image pixels, x to the right, y *down*, origin at the top-left pixel's
+//! centre (OpenCV's convention); times in seconds from the video's own timestamps (never
+//! `index / fps`); every threshold is in seconds or in fractions of the plate diameter.
+//!
+//! Not yet here (integration work): choosing among several candidate plates by motion agreement
+//! with the hands over the first frames (rack plates and overlay graphics fail that test); ellipse
+//! fitting for cameras off the bar's axis (the circle fit then reads the ellipse's mean radius);
+//! sub-pixel edge positions; scene-cut detection (call [`PlateTracker::reset`] at a cut).
+
+mod circle;
+#[cfg(test)]
+mod tests;
+
+use opencv::{core, prelude::*};
+
+use circle::{CircleFinder, Search};
+
+/// Why a frame could not be searched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BarError {
+    /// The expected plate diameter range is empty, non-finite or not positive.
+    #[error("invalid plate diameter range {min_px}..{max_px} px")]
+    BadDiameterRange { min_px: f64, max_px: f64 },
+    /// The frame is not an 8-bit BGR image.
+    #[error("plate search needs an 8-bit BGR frame (OpenCV type {cv_type})")]
+    BadFrame { cv_type: i32 },
+    /// An OpenCV call failed.
+    #[error("OpenCV: {0}")]
+    OpenCv(String),
+}
+
+impl From<opencv::Error> for BarError {
+    fn from(e: opencv::Error) -> BarError {
+        BarError::OpenCv(e.to_string())
+    }
+}
+
+/// Tuning for [`PlateTracker`]. Lengths are fractions of the plate diameter, times in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlateConfig {
+    /// Least rim edge support (0..1, fraction of the in-image rim with an edge on it) for a frame
+    /// to count as measured while locked. Blurred, fast frames of a real plate read ~0.5-0.9.
+    pub min_score: f64,
+    /// Least rim edge support to *start* tracking (stricter: nothing confirms the first frame).
+    pub min_acquire_score: f64,
+    /// Least part of the rim that must be inside the image (0..1); below it the circle is too
+    /// poorly constrained to measure.
+    pub min_visible_rim: f64,
+    /// How long the tracker coasts on its prediction through unmeasured frames before it drops
+    /// the plate and re-acquires from the hands.
+    pub max_coast_s: f64,
+    /// While locked: how far beyond the predicted centre to look, in predicted diameters.
+    pub track_search_frac: f64,
+    /// While locked: spread of the closeness-to-prediction weight, in predicted diameters.
+    pub track_prior_sigma_frac: f64,
+    /// While locked: how much the diameter may differ from the last one (fraction).
+    pub track_diameter_change_frac: f64,
+    /// Acquiring: how far from the hands a plate centre is looked for, in nominal diameters
+    /// (the geometric mean of the hinted range).
+    pub acquire_search_frac: f64,
+    /// Acquiring: spread of the closeness-to-hands weight, in nominal diameters.
+    pub acquire_prior_sigma_frac: f64,
+    /// Weakest edge kept, in grey levels per pixel of (blurred) intensity slope; lower finds
+    /// fainter rims and more clutter.
+    pub min_edge_grey_per_px: f64,
+}
+
+impl Default for PlateConfig {
+    fn default() -> PlateConfig {
+        PlateConfig {
+            min_score: 0.4,
+            min_acquire_score: 0.55,
+            min_visible_rim: 0.3,
+            max_coast_s: 0.2,
+            track_search_frac: 0.3,
+            track_prior_sigma_frac: 0.25,
+            track_diameter_change_frac: 0.08,
+            acquire_search_frac: 0.8,
+            acquire_prior_sigma_frac: 0.5,
+            min_edge_grey_per_px: 3.0,
+        }
+    }
+}
+
+/// The plate in one frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlateObservation {
+    /// The frame's timestamp (s), as given.
+    pub t_s: f64,
+    /// Plate centre (image pixels, y down).
+    pub center_x_px: f64,
+    pub center_y_px: f64,
+    /// Plate diameter (pixels).
+    pub diameter_px: f64,
+    /// Rim edge support of the circle found (0..1); on an unmeasured frame, the best circle's
+    /// support (0 when none was found).
+    pub score: f64,
+    /// `true` when the circle was found in this frame; `false` when the position is the
+    /// tracker's prediction (coasting), which should not be used for scale or velocity.
+    pub measured: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fix {
+    t_s: f64,
+    x: f64,
+    y: f64,
+    d: f64,
+}
+
+/// Finds and follows one plate through a clip. Feed frames in time order.
+pub struct PlateTracker {
+    cfg: PlateConfig,
+    finder: CircleFinder,
+    /// Last measured frame.
+    last: Option<Fix>,
+    /// Centre velocity (px/s) from the last two measured frames.
+    velocity: (f64, f64),
+}
+
+impl PlateTracker {
+    pub fn new(cfg: PlateConfig) -> PlateTracker {
+        PlateTracker { cfg, finder: CircleFinder::default(), last: None, velocity: (0.0, 0.0) }
+    }
+
+    /// Forgets the plate (for example at a scene cut); the next frame re-acquires.
+    pub fn reset(&mut self) {
+        self.last = None;
+        self.velocity = (0.0, 0.0);
+    }
+
+    /// `true` while a plate is being followed (measured recently enough to coast).
+    pub fn is_locked(&self) -> bool {
+        self.last.is_some()
+    }
+
+    /// Looks for the plate in `frame` (8-bit BGR) at time `t_s` (s). `hands`: the hands' position
+    /// (px), where the bar is held; used to acquire the plate. `diameter_px_range`: the plausible
+    /// plate diameters (px), e.g. 0.9-1.6 x torso length.
+    ///
+    /// Returns `None` when no plate is locked (not found yet, or lost after coasting too long);
+    /// otherwise the plate, `measured: false` on coasted frames.
+    pub fn track(
+        &mut self,
+        frame: &core::Mat,
+        t_s: f64,
+        hands: Option<(f64, f64)>,
+        diameter_px_range: (f64, f64),
+    ) -> Result<Option<PlateObservation>, BarError> {
+        let (d_min, d_max) = diameter_px_range;
+        if !(d_min.is_finite() && d_max.is_finite() && d_min > 0.0 && d_max >= d_min) {
+            return Err(BarError::BadDiameterRange { min_px: d_min, max_px: d_max });
+        }
+        let cfg = &self.cfg;
+        let (w, h) = (frame.cols() as f64, frame.rows() as f64);
+
+        let search = match self.last {
+            Some(last) => {
+                let dt = (t_s - last.t_s).max(0.0);
+                let (px, py) = (last.x + self.velocity.0 * dt, last.y + self.velocity.1 * dt);
+                // Narrow the radius range around the last diameter, within the hint when they
+                // overlap (the hint is coarse, the last diameter is not).
+                let lo = last.d * (1.0 - cfg.track_diameter_change_frac);
+                let hi = last.d * (1.0 + cfg.track_diameter_change_frac);
+                let (lo, hi) = if hi < d_min || lo > d_max { (lo, hi) } else { (lo.max(d_min), hi.min(d_max)) };
+                Search {
+                    center: (px, py),
+                    half_size_px: cfg.track_search_frac * last.d,
+                    r_min_px: lo / 2.0,
+                    r_max_px: hi / 2.0,
+                    prior_sigma_px: cfg.track_prior_sigma_frac * last.d,
+                    min_visible_rim: cfg.min_visible_rim,
+                    min_edge_grey_per_px: cfg.min_edge_grey_per_px,
+                }
+            }
+            None => {
+                let nominal = (d_min * d_max).sqrt();
+                let (center, half) = match hands {
+                    Some(hp) => (hp, cfg.acquire_search_frac * nominal),
+                    // No hint: the whole image, no preference.
+                    None => ((w / 2.0, h / 2.0), w.max(h) / 2.0),
+                };
+                Search {
+                    center,
+                    half_size_px: half,
+                    r_min_px: d_min / 2.0,
+                    r_max_px: d_max / 2.0,
+                    prior_sigma_px: if hands.is_some() {
+                        cfg.acquire_prior_sigma_frac * nominal
+                    } else {
+                        f64::INFINITY
+                    },
+                    min_visible_rim: cfg.min_visible_rim,
+                    min_edge_grey_per_px: cfg.min_edge_grey_per_px,
+                }
+            }
+        };
+
+        let found = self.finder.find(frame, &search)?;
+        let need = if self.last.is_some() { cfg.min_score } else { cfg.min_acquire_score };
+        match (found, self.last) {
+            (Some(c), last) if c.score >= need => {
+                if let Some(last) = last {
+                    let dt = t_s - last.t_s;
+                    if dt > 0.0 {
+                        self.velocity = ((c.x - last.x) / dt, (c.y - last.y) / dt);
+                    }
+                } else {
+                    self.velocity = (0.0, 0.0);
+                }
+                self.last = Some(Fix { t_s, x: c.x, y: c.y, d: 2.0 * c.r });
+                Ok(Some(PlateObservation {
+                    t_s,
+                    center_x_px: c.x,
+                    center_y_px: c.y,
+                    diameter_px: 2.0 * c.r,
+                    score: c.score,
+                    measured: true,
+                }))
+            }
+            (found, Some(last)) if t_s - last.t_s <= cfg.max_coast_s => {
+                let dt = (t_s - last.t_s).max(0.0);
+                Ok(Some(PlateObservation {
+                    t_s,
+                    center_x_px: last.x + self.velocity.0 * dt,
+                    center_y_px: last.y + self.velocity.1 * dt,
+                    diameter_px: last.d,
+                    score: found.map_or(0.0, |c| c.score),
+                    measured: false,
+                }))
+            }
+            _ => {
+                self.reset();
+                Ok(None)
+            }
+        }
+    }
+}
