@@ -246,7 +246,7 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
                     let idx = next.fetch_add(1, Ordering::SeqCst);
                     let Some(job) = jobs.get(idx) else { break };
                     let outcome = run_clip(&mut engine, job, args, &cfg, &settings, &ui);
-                    ui.clip_done(job, &outcome, args.timings);
+                    ui.clip_done(job, &outcome);
                     results.lock().expect("no worker panics while holding the lock").push((idx, outcome));
                 }
             });
@@ -469,7 +469,7 @@ impl Ui {
         self.multi.remove(bar);
     }
 
-    fn clip_done(&self, job: &ClipJob, outcome: &ClipOutcome, _timings: bool) {
+    fn clip_done(&self, job: &ClipJob, outcome: &ClipOutcome) {
         self.overall.inc(1);
         let line = match outcome {
             ClipOutcome::Done { report, skipped, .. } => {

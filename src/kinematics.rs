@@ -43,9 +43,8 @@ pub struct Kinematics {
     /// Horizontal distance from the shin line (at the bar's height) to the bar, torso lengths;
     /// positive = bar in front of the shin.
     pub bar_to_shin_torso: Vec<Option<f64>>,
-    /// Bar vertical velocity and acceleration, torso lengths per second (squared).
+    /// Bar vertical velocity, torso lengths per second.
     pub bar_velocity_torso_per_s: Vec<Option<f64>>,
-    pub bar_accel_torso_per_s2: Vec<Option<f64>>,
 }
 
 /// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
@@ -132,7 +131,6 @@ pub fn compute(track: &Track) -> Kinematics {
         bar_x_midfoot_torso: vec![None; n],
         bar_to_shin_torso: vec![None; n],
         bar_velocity_torso_per_s: vec![None; n],
-        bar_accel_torso_per_s2: vec![None; n],
     };
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {
@@ -166,7 +164,6 @@ pub fn compute(track: &Track) -> Kinematics {
         }
     }
     k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);
-    k.bar_accel_torso_per_s2 = signal::derivative(&k.t_s, &k.bar_velocity_torso_per_s);
     k
 }
 
