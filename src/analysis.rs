@@ -67,18 +67,15 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
             message: "no deadlift rep found (the lifter never went from down at the bar to standing with it)".into(),
         });
     }
-    let mut rep_metrics = Vec::with_capacity(seg.reps.len());
-    let mut first_lumbar = None;
+    let mut rep_metrics: Vec<metrics::RepMetrics> = Vec::with_capacity(seg.reps.len());
     for rep in &seg.reps {
-        let m = metrics::measure(&kin, rep, &cfg.metrics, first_lumbar);
-        if rep.index == 1 {
-            first_lumbar = m.lumbar_flexion_setup_deg;
-            // The first rep is its own reference.
+        // Lumbar change is against the first rep's setup; the first rep is its own reference.
+        let reference = rep_metrics.first().and_then(|m| m.lumbar_flexion_setup_deg);
+        let mut m = metrics::measure(&kin, rep, &cfg.metrics, reference);
+        if rep_metrics.is_empty() {
+            m.lumbar_flexion_change_deg = m.lumbar_flexion_setup_deg.map(|_| 0.0);
         }
         rep_metrics.push(m);
-    }
-    if let Some(first) = rep_metrics.first_mut() {
-        first.lumbar_flexion_change_deg = first.lumbar_flexion_setup_deg.map(|_| 0.0);
     }
     let (speed_loss_pct, fastest_rep, mut set_faults) = faults::set_faults(&seg.reps, &rep_metrics, &cfg.set);
     let mut reps_out: Vec<RepReport> = seg

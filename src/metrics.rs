@@ -11,7 +11,6 @@
 use crate::config::MetricsConfig;
 use crate::kinematics::Kinematics;
 use crate::reps::Rep;
-use crate::signal;
 
 /// Everything measured on one rep. `None` = not measurable (points not seen).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -185,12 +184,4 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
         mean_concentric_speed_torso_per_s: mean_speed,
         peak_concentric_speed_torso_per_s: peak_speed,
     }
-}
-
-/// Median of a metric over reps, for set-level summaries.
-pub fn median_over<'a>(
-    metrics: impl Iterator<Item = &'a RepMetrics>,
-    pick: impl Fn(&RepMetrics) -> Option<f64>,
-) -> Option<f64> {
-    signal::median_of(metrics.filter_map(pick))
 }

@@ -58,10 +58,6 @@ impl PoseEngine {
         let tracker = PoseTracker::new(Detector::new(detector), LandmarkModel::new(landmark), cfg);
         Ok(PoseEngine { tracker, meta })
     }
-
-    pub fn model_meta(&self) -> &ModelMeta {
-        &self.meta
-    }
 }
 
 /// Progress of one clip, for a progress bar.

@@ -193,11 +193,6 @@ impl ModelMeta {
 }
 
 impl PoseTrack {
-    /// Frames on which the lifter was found.
-    pub fn frames_with_pose(&self) -> usize {
-        self.frames.iter().filter(|f| f.landmarks.is_some()).count()
-    }
-
     /// Writes the track as JSON atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), TrackFileError> {
         let bytes = serde_json::to_vec(self).expect("a pose track always serialises");

@@ -141,12 +141,6 @@ impl Track {
     pub fn is_empty(&self) -> bool {
         self.t_s.is_empty()
     }
-
-    /// Maps a lifter-frame point back to video pixels (y down, unmirrored).
-    pub fn to_video(&self, p: P2) -> (f64, f64) {
-        let x = if self.facing == Facing::Left { self.frame_width - p.x } else { p.x };
-        (x, -p.y)
-    }
 }
 
 /// Cleans `poses` into a [`Track`].
