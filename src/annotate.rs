@@ -282,7 +282,8 @@ impl<'a> Painter<'a> {
             None => format!("{} rep{} found", total, if total == 1 { "" } else { "s" }),
         };
         lines.push((status, WHITE));
-        let fmt = |v: Option<f64>| v.map_or("--".to_string(), |v| format!("{v:.0} deg"));
+        // Round first so that -0.3 shows as "0", not "-0".
+        let fmt = |v: Option<f64>| v.map_or("--".to_string(), |v| format!("{:.0} deg", v.round() + 0.0));
         let s = &self.report.series;
         lines.push((
             format!(

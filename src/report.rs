@@ -150,7 +150,7 @@ impl Report {
                 r.rep.start_s,
                 r.rep.end_s,
                 m.concentric_s,
-                m.lumbar_flexion_setup_deg.map_or("n/a".into(), |v| format!("{v:.0} deg"))
+                m.lumbar_flexion_setup_deg.map_or("n/a".into(), |v| format!("{:.0} deg", v.round() + 0.0))
             );
             for f in &r.faults {
                 let _ = writeln!(
