@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use crate::bar::{BarError, PlateConfig, PlateTracker};
 use crate::pose::detector::{Detector, DETECTOR_SPEC};
 use crate::pose::landmarks::{LandmarkModel, LANDMARK_SPEC};
 use crate::pose::model::{Model, ModelError};
@@ -25,6 +26,8 @@ pub enum PipelineError {
     Model(#[from] ModelError),
     #[error("cannot read model file {path}: {source}")]
     ModelFile { path: PathBuf, source: std::io::Error },
+    #[error("plate tracking: {0}")]
+    Plate(#[from] BarError),
     #[error("the decoding thread stopped unexpectedly")]
     DecoderPanicked,
 }
@@ -39,6 +42,7 @@ pub struct ModelPaths {
 /// Models loaded once and reused for every clip.
 pub struct PoseEngine {
     tracker: PoseTracker,
+    plate: PlateTracker,
     meta: ModelMeta,
 }
 
@@ -56,7 +60,7 @@ impl PoseEngine {
         };
         let meta = ModelMeta::blazepose(&paths.landmark, sha(&paths.landmark)?, &paths.detector, sha(&paths.detector)?);
         let tracker = PoseTracker::new(Detector::new(detector), LandmarkModel::new(landmark), cfg);
-        Ok(PoseEngine { tracker, meta })
+        Ok(PoseEngine { tracker, plate: PlateTracker::new(PlateConfig::default()), meta })
     }
 }
 
@@ -78,6 +82,8 @@ pub struct Timings {
     /// Pose thread busy time, split below.
     pub pose_s: f64,
     pub stages: StageTimes,
+    /// Plate finding and following (on the pose thread, part of `pose_s`).
+    pub plate_s: f64,
 }
 
 impl Timings {
@@ -108,7 +114,9 @@ pub fn track_clip(
     }
     let mut frames = Vec::with_capacity(info.frames_declared.min(1 << 20) as usize);
     let mut pose_s = 0.0;
-    let tracker = &mut engine.tracker;
+    let mut plate_s = 0.0;
+    engine.plate.reset();
+    let (tracker, plate_tracker) = (&mut engine.tracker, &mut engine.plate);
     let (decode_result, pose_result) = std::thread::scope(|s| {
         let decoder = s.spawn(move || -> Result<(VideoReader, f64), VideoError> {
             let mut busy_s = 0.0;
@@ -122,11 +130,14 @@ pub fn track_clip(
             }
             Ok((reader, busy_s))
         });
-        let pose_result = (|| -> Result<(), ModelError> {
+        let pose_result = (|| -> Result<(), PipelineError> {
             for frame in full_rx.iter() {
                 let t0 = Instant::now();
                 let obs = tracker.process(&frame.image, frame.t_s)?;
-                frames.push(PoseFrame::new(frame.index, frame.t_s, obs.as_ref()));
+                let t1 = Instant::now();
+                let plate = plate_tracker.follow(&frame.image, frame.t_s, obs.as_ref())?;
+                plate_s += t1.elapsed().as_secs_f64();
+                frames.push(PoseFrame::new(frame.index, frame.t_s, obs.as_ref()).with_plate(plate.as_ref()));
                 pose_s += t0.elapsed().as_secs_f64();
                 on_progress(Progress { frames_done: frames.len() as u64, frames_expected: info.frames_declared });
                 // The decoder may already have finished; a closed pool is fine.
@@ -162,6 +173,7 @@ pub fn track_clip(
         decode_s,
         pose_s,
         stages: engine.tracker.times(),
+        plate_s,
     };
     Ok((track, timings))
 }

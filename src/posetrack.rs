@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bar::PlateObservation;
 use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES};
 use crate::video::VideoInfo;
 
@@ -95,6 +96,10 @@ pub struct PoseFrame {
     /// The back outline from the segmentation mask (see `pose::back`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back: Option<BackOutlineRecord>,
+    /// The near plate, when it was measured on this frame (see `bar`):
+    /// `[centre_x, centre_y, diameter, rim_support]`, frame pixels (support 0..1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plate: Option<[f64; 4]>,
 }
 
 /// Serialised form of [`BackOutline`].
@@ -133,7 +138,9 @@ impl PoseFrame {
     pub fn new(i: u64, t_s: f64, obs: Option<&PoseObservation>) -> Self {
         let t_s = round_to(t_s, 6);
         match obs {
-            None => PoseFrame { i, t_s, landmarks: None, presence: None, roi: None, detected: false, back: None },
+            None => {
+                PoseFrame { i, t_s, landmarks: None, presence: None, roi: None, detected: false, back: None, plate: None }
+            }
             Some(o) => PoseFrame {
                 i,
                 t_s,
@@ -152,8 +159,17 @@ impl PoseFrame {
                 ]),
                 detected: o.from_detector,
                 back: o.back.as_ref().map(BackOutlineRecord::from_outline),
+                plate: None,
             },
         }
+    }
+
+    /// Records the plate measured on this frame.
+    pub fn with_plate(mut self, plate: Option<&PlateObservation>) -> Self {
+        self.plate = plate.map(|p| {
+            [round_to(p.center_x_px, 2), round_to(p.center_y_px, 2), round_to(p.diameter_px, 2), round_to(p.score, 3)]
+        });
+        self
     }
 }
 

@@ -1,4 +1,4 @@
-//! One frame's circle search: edges in a window, gradient-direction voting for centres, a radius
+//! One frame's circle search: colour edges in a window, gradient-direction voting for centres, a radius
 //! histogram per candidate centre, a least-squares refit and a rim-support score. Pixel
 //! coordinates are the frame's (x right, y down, pixel centres at integers). Buffers are kept
 //! between frames; the edge window keeps a constant size while the search size does, so OpenCV
@@ -44,6 +44,19 @@ struct EdgePt {
 /// An edge must point within this angle of the radial direction to count for a circle
 /// (cos 30 deg): wide enough for blur and pixel quantisation, narrow enough to drop tangents.
 const RADIAL_COS: f32 = 0.866;
+/// Index of the channel (0..3) with the largest gradient magnitude.
+fn strongest_channel(a: &core::Vec3s, b: &core::Vec3s) -> usize {
+    let m = |c: usize| (a[c] as i32).pow(2) + (b[c] as i32).pow(2);
+    let (m0, m1, m2) = (m(0), m(1), m(2));
+    if m0 >= m1 && m0 >= m2 {
+        0
+    } else if m1 >= m2 {
+        1
+    } else {
+        2
+    }
+}
+
 /// Candidate centres examined per frame.
 const MAX_CANDIDATES: usize = 8;
 /// A weaker ring further out is still chosen if its support is at least this share of the best
@@ -52,8 +65,9 @@ const OUTER_RING_SHARE: f64 = 0.6;
 
 #[derive(Default)]
 pub(super) struct CircleFinder {
-    gray: core::Mat,
     smooth: core::Mat,
+    dx3: core::Mat,
+    dy3: core::Mat,
     dx: core::Mat,
     dy: core::Mat,
     edges: core::Mat,
@@ -98,7 +112,7 @@ impl CircleFinder {
         Ok(best.map(|(_, c)| c))
     }
 
-    /// Grey, blur, Sobel and Canny over the window that can hold the rim of any centre searched.
+    /// Blur, colour Sobel and Canny over the window that can hold the rim of any centre searched.
     /// Returns `false` when the window misses the image.
     fn edges_in_window(&mut self, frame: &core::Mat, s: &Search) -> Result<bool, BarError> {
         let (w, h) = (frame.cols(), frame.rows());
@@ -118,17 +132,29 @@ impl CircleFinder {
         }
         self.rect = core::Rect::new(x0, y0, sw, sh);
         let roi = core::Mat::roi(frame, self.rect)?;
-        imgproc::cvt_color(&roi, &mut self.gray, imgproc::COLOR_BGR2GRAY, 0)?;
-        imgproc::gaussian_blur(
-            &self.gray,
-            &mut self.smooth,
-            core::Size::new(5, 5),
-            1.2,
-            1.2,
-            core::BORDER_REFLECT_101,
-        )?;
-        imgproc::sobel(&self.smooth, &mut self.dx, core::CV_16S, 1, 0, 3, 1.0, 0.0, core::BORDER_REFLECT_101)?;
-        imgproc::sobel(&self.smooth, &mut self.dy, core::CV_16S, 0, 1, 3, 1.0, 0.0, core::BORDER_REFLECT_101)?;
+        // Colour edges: a red plate on a dark wall can be nearly invisible in grey. Each pixel
+        // takes the gradient of the channel where it is strongest (as colour Canny does).
+        imgproc::gaussian_blur(&roi, &mut self.smooth, core::Size::new(5, 5), 1.2, 1.2, core::BORDER_REFLECT_101)?;
+        imgproc::sobel(&self.smooth, &mut self.dx3, core::CV_16S, 1, 0, 3, 1.0, 0.0, core::BORDER_REFLECT_101)?;
+        imgproc::sobel(&self.smooth, &mut self.dy3, core::CV_16S, 0, 1, 3, 1.0, 0.0, core::BORDER_REFLECT_101)?;
+        for m in [&mut self.dx, &mut self.dy] {
+            if m.rows() != sh || m.cols() != sw || m.typ() != core::CV_16S {
+                *m = core::Mat::new_rows_cols_with_default(sh, sw, core::CV_16S, core::Scalar::all(0.0))?;
+            }
+        }
+        {
+            let (gx3, gy3) = (self.dx3.data_typed::<core::Vec3s>()?, self.dy3.data_typed::<core::Vec3s>()?);
+            let gx = self.dx.data_typed_mut::<i16>()?;
+            for (i, (a, b)) in gx3.iter().zip(gy3).enumerate() {
+                let c = strongest_channel(a, b);
+                gx[i] = a[c];
+            }
+            let gy = self.dy.data_typed_mut::<i16>()?;
+            for (i, (a, b)) in gx3.iter().zip(gy3).enumerate() {
+                let c = strongest_channel(a, b);
+                gy[i] = b[c];
+            }
+        }
 
         // Thresholds from this window: above the noise floor (a multiple of the median gradient)
         // and above the configured weakest edge. A 3x3 Sobel reads 8x the slope in grey/px.

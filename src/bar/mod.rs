@@ -5,7 +5,8 @@
 //! Method (after the Python prototype in DOMAIN.md), per frame:
 //! 1. A search window: around the predicted centre while locked (constant-velocity prediction
 //!    from the last two measured frames, using their timestamps), else around the hands.
-//! 2. Edges in that window (grey, Gaussian blur, Sobel, Canny with thresholds set from the
+//! 2. Edges in that window (Gaussian blur, per-pixel strongest colour channel of the Sobel
+//!    gradient, so a red plate on a dark wall still has a rim; Canny with thresholds set from the
 //!    window's own gradient statistics).
 //! 3. Gradient-direction voting (the Hough gradient method): every edge pixel votes, both ways
 //!    along its gradient, for centres at every radius of the expected range. The strongest
@@ -26,10 +27,14 @@
 //! centre (OpenCV's convention); times in seconds from the video's own timestamps (never
 //! `index / fps`); every threshold is in seconds or in fractions of the plate diameter.
 //!
-//! Not yet here (integration work): choosing among several candidate plates by motion agreement
-//! with the hands over the first frames (rack plates and overlay graphics fail that test); ellipse
-//! fitting for cameras off the bar's axis (the circle fit then reads the ellipse's mean radius);
-//! sub-pixel edge positions; scene-cut detection (call [`PlateTracker::reset`] at a cut).
+//! In the pipeline, [`PlateTracker::follow`] drives it from the lifter's pose: the hands place the
+//! search, the torso length bounds the plate's size, and a plate that stays far from the hands
+//! (a rack plate, a plate left on the floor) is dropped so the real one can be found. Whether a
+//! followed plate moved *with* the hands is judged afterwards, on the whole clip (`barpath`).
+//!
+//! Not here: ellipse fitting for cameras off the bar's axis (the circle fit then reads the
+//! ellipse's mean radius); sub-pixel edge positions; scene-cut detection (call
+//! [`PlateTracker::reset`] at a cut).
 
 mod circle;
 #[cfg(test)]
@@ -37,6 +42,7 @@ mod tests;
 
 use opencv::{core, prelude::*};
 
+use crate::pose::{joint, PoseObservation};
 use circle::{CircleFinder, Search};
 
 /// Why a frame could not be searched.
@@ -88,6 +94,14 @@ pub struct PlateConfig {
     /// Weakest edge kept, in grey levels per pixel of (blurred) intensity slope; lower finds
     /// fainter rims and more clutter.
     pub min_edge_grey_per_px: f64,
+    /// [`PlateTracker::follow`]: plausible plate diameters as multiples of the torso length
+    /// (shoulder-hip distance). A 450 mm plate measured 0.92-1.55x (median 1.17) on the
+    /// prototype's clips; the plate is nearer the camera than the lifter.
+    pub diameter_torso_range: (f64, f64),
+    /// [`PlateTracker::follow`]: a plate whose centre stays further than this many diameters from
+    /// the hands for [`PlateConfig::max_far_from_hands_s`] is dropped.
+    pub max_hands_distance_frac: f64,
+    pub max_far_from_hands_s: f64,
 }
 
 impl Default for PlateConfig {
@@ -103,6 +117,9 @@ impl Default for PlateConfig {
             acquire_search_frac: 0.8,
             acquire_prior_sigma_frac: 0.5,
             min_edge_grey_per_px: 3.0,
+            diameter_torso_range: (0.8, 1.7),
+            max_hands_distance_frac: 1.0,
+            max_far_from_hands_s: 0.7,
         }
     }
 }
@@ -141,17 +158,73 @@ pub struct PlateTracker {
     last: Option<Fix>,
     /// Centre velocity (px/s) from the last two measured frames.
     velocity: (f64, f64),
+    /// Since when (s) the locked plate has been far from the hands.
+    far_since_s: Option<f64>,
+    /// The last measured diameters (px) of the plate being followed; their median bounds the
+    /// next one, so the size cannot creep frame by frame onto a larger circle.
+    recent_d: std::collections::VecDeque<f64>,
 }
+
+/// Measured diameters kept for the reference size.
+const RECENT_DIAMETERS: usize = 15;
 
 impl PlateTracker {
     pub fn new(cfg: PlateConfig) -> PlateTracker {
-        PlateTracker { cfg, finder: CircleFinder::default(), last: None, velocity: (0.0, 0.0) }
+        PlateTracker { cfg, finder: CircleFinder::default(), last: None,
+            velocity: (0.0, 0.0),
+            far_since_s: None,
+            recent_d: std::collections::VecDeque::with_capacity(RECENT_DIAMETERS),
+        }
     }
 
     /// Forgets the plate (for example at a scene cut); the next frame re-acquires.
     pub fn reset(&mut self) {
         self.last = None;
         self.velocity = (0.0, 0.0);
+        self.far_since_s = None;
+        self.recent_d.clear();
+    }
+
+    /// Median of the recently measured diameters.
+    fn reference_diameter_px(&self) -> Option<f64> {
+        crate::signal::median_of(self.recent_d.iter().copied())
+    }
+
+    /// One frame of the pipeline: looks for the plate near the lifter's hands, sized from the
+    /// torso. Without a pose, a locked plate is still followed but none is acquired (searching
+    /// the whole frame finds wheels and clocks). Returns the plate only when it was measured on
+    /// this frame (coasted predictions carry no new information).
+    pub fn follow(
+        &mut self,
+        frame: &core::Mat,
+        t_s: f64,
+        pose: Option<&PoseObservation>,
+    ) -> Result<Option<PlateObservation>, BarError> {
+        let hands = pose.and_then(hands_px);
+        let torso_px = pose.and_then(torso_px);
+        let range = match (torso_px, self.last) {
+            (Some(t), _) => (self.cfg.diameter_torso_range.0 * t, self.cfg.diameter_torso_range.1 * t),
+            // No torso this frame: the locked plate's own size bounds it.
+            (None, Some(last)) => (0.5 * last.d, 2.0 * last.d),
+            (None, None) => return Ok(None),
+        };
+        if self.last.is_none() && hands.is_none() {
+            return Ok(None);
+        }
+        let obs = self.track(frame, t_s, hands, range)?;
+        if let (Some(o), Some(h)) = (obs, hands) {
+            let far = (o.center_x_px - h.0).hypot(o.center_y_px - h.1) > self.cfg.max_hands_distance_frac * o.diameter_px;
+            match (far, self.far_since_s) {
+                (false, _) => self.far_since_s = None,
+                (true, None) => self.far_since_s = Some(t_s),
+                (true, Some(since)) if t_s - since > self.cfg.max_far_from_hands_s => {
+                    self.reset();
+                    return Ok(None);
+                }
+                (true, Some(_)) => {}
+            }
+        }
+        Ok(obs.filter(|o| o.measured))
     }
 
     /// `true` while a plate is being followed (measured recently enough to coast).
@@ -183,10 +256,11 @@ impl PlateTracker {
             Some(last) => {
                 let dt = (t_s - last.t_s).max(0.0);
                 let (px, py) = (last.x + self.velocity.0 * dt, last.y + self.velocity.1 * dt);
-                // Narrow the radius range around the last diameter, within the hint when they
-                // overlap (the hint is coarse, the last diameter is not).
-                let lo = last.d * (1.0 - cfg.track_diameter_change_frac);
-                let hi = last.d * (1.0 + cfg.track_diameter_change_frac);
+                // Narrow the radius range around the recent diameters, within the hint when they
+                // overlap (the hint is coarse, the plate's own size is not).
+                let d_ref = self.reference_diameter_px().unwrap_or(last.d);
+                let lo = d_ref * (1.0 - cfg.track_diameter_change_frac);
+                let hi = d_ref * (1.0 + cfg.track_diameter_change_frac);
                 let (lo, hi) = if hi < d_min || lo > d_max { (lo, hi) } else { (lo.max(d_min), hi.min(d_max)) };
                 Search {
                     center: (px, py),
@@ -234,6 +308,10 @@ impl PlateTracker {
                     self.velocity = (0.0, 0.0);
                 }
                 self.last = Some(Fix { t_s, x: c.x, y: c.y, d: 2.0 * c.r });
+                if self.recent_d.len() == RECENT_DIAMETERS {
+                    self.recent_d.pop_front();
+                }
+                self.recent_d.push_back(2.0 * c.r);
                 Ok(Some(PlateObservation {
                     t_s,
                     center_x_px: c.x,
@@ -260,4 +338,21 @@ impl PlateTracker {
             }
         }
     }
+}
+
+/// Where the bar is held: the visibility-weighted mean of the wrists (in a side view both project
+/// near the bar; the far one is often behind the plate, with low visibility).
+fn hands_px(pose: &PoseObservation) -> Option<(f64, f64)> {
+    let (l, r) = (pose.keypoints[joint::LEFT_WRIST], pose.keypoints[joint::RIGHT_WRIST]);
+    let (wl, wr) = (l.visibility.max(0.01), r.visibility.max(0.01));
+    let w = wl + wr;
+    Some(((wl * l.x + wr * r.x) / w, (wl * l.y + wr * r.y) / w)).filter(|(x, y)| x.is_finite() && y.is_finite())
+}
+
+/// Shoulder-centre to hip-centre distance (px).
+fn torso_px(pose: &PoseObservation) -> Option<f64> {
+    let k = &pose.keypoints;
+    let sh = k[joint::LEFT_SHOULDER].point().mid(k[joint::RIGHT_SHOULDER].point());
+    let hip = k[joint::LEFT_HIP].point().mid(k[joint::RIGHT_HIP].point());
+    Some(sh.dist(hip)).filter(|d| d.is_finite() && *d > 1.0)
 }

@@ -605,6 +605,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
                 roi: Some(roi),
                 detected: i == 0,
                 back: Some(back),
+                plate: None,
             }
         });
 
