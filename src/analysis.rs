@@ -1,20 +1,24 @@
 //! The cheap half of formcheck: from a pose track to a report, with no model and no video.
-//! `track` (clean) -> `kinematics` -> `reps` -> `metrics` -> `faults` -> `report`. Running it on
+//! `track` (clean) -> `barpath` -> `kinematics` -> `reps` -> `metrics` -> `faults` -> `report`. Running it on
 //! a saved `poses.json` gives the same report as running it right after inference.
 
-use crate::config::Config;
+use crate::barpath::{self, BarPath, BarSource};
+use crate::config::{BarConfig, Config};
+use crate::kinematics::Kinematics;
+use crate::track::{Facing, Joint, Track, P2};
 use crate::faults;
 use crate::kinematics;
 use crate::metrics;
 use crate::posetrack::PoseTrack;
-use crate::report::{RepReport, Report, Scale, Series, SetSummary, Warning, SCHEMA_VERSION};
+use crate::report::{BarReport, RepReport, Report, Scale, Series, SetSummary, Warning, SCHEMA_VERSION};
 use crate::reps::{self, RepNote};
 use crate::track;
 
 /// Analyses one clip's pose track.
 pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     let track = track::clean(poses, &cfg.track);
-    let kin = kinematics::compute(&track);
+    let bar = barpath::follow(poses, &track, &cfg.bar, &cfg.track);
+    let kin = kinematics::compute(&track, &bar);
     let q = track.quality;
     let mut warnings = Vec::new();
     let mut reliable = true;
@@ -46,6 +50,12 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
             ),
         });
     }
+    if let Some(reason) = &bar.hands_reason {
+        warnings.push(Warning {
+            code: "no_plate",
+            message: format!("{reason}: the bar is taken at the hands, and distances and speeds are in body lengths, not cm and m/s"),
+        });
+    }
     let seg = reps::segment(&kin, &cfg.reps);
     for note in &seg.notes {
         warnings.push(match note {
@@ -71,12 +81,20 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     for rep in &seg.reps {
         // Lumbar change is against the first rep's setup; the first rep is its own reference.
         let reference = rep_metrics.first().and_then(|m| m.lumbar_flexion_setup_deg);
-        let mut m = metrics::measure(&kin, rep, &cfg.metrics, reference);
+        let mut m = metrics::measure(&kin, rep, &cfg.metrics, reference, cfg.bar.min_rep_coverage_frac);
         if rep_metrics.is_empty() {
             m.lumbar_flexion_change_deg = m.lumbar_flexion_setup_deg.map(|_| 0.0);
         }
         rep_metrics.push(m);
     }
+    if let Some(w) = scale_check(&kin, &rep_metrics, &cfg.bar) {
+        warnings.push(w);
+    }
+    let speed_basis = if rep_metrics.iter().all(|m| m.mean_concentric_velocity_m_per_s.is_some()) {
+        "mean_concentric_velocity_m_per_s"
+    } else {
+        "mean_concentric_speed_torso_per_s"
+    };
     let (speed_loss_pct, fastest_rep, mut set_faults) = faults::set_faults(&seg.reps, &rep_metrics, &cfg.set);
     let mut reps_out: Vec<RepReport> = seg
         .reps
@@ -100,6 +118,7 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         reliable,
         facing: track.facing,
         scale: Scale { torso_px: kin.torso_px, shin_torso: kin.shin_torso },
+        bar: bar_report(&track, &bar, &cfg.bar),
         quality: q,
         warnings,
         reps: reps_out,
@@ -112,6 +131,55 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
             bar_height_torso: kin.bar_height_torso.clone(),
             bar_x_midfoot_torso: kin.bar_x_midfoot_torso.clone(),
         },
-        set: SetSummary { rep_count: seg.reps.len(), fastest_rep, speed_loss_pct, faults: set_faults },
+        set: SetSummary { rep_count: seg.reps.len(), fastest_rep, speed_loss_pct, speed_basis, faults: set_faults },
+    }
+}
+
+/// A warning when the plate's scale makes the lifter or the lift implausibly sized (a plate
+/// that is not the assumed diameter).
+fn scale_check(kin: &Kinematics, reps: &[metrics::RepMetrics], cfg: &BarConfig) -> Option<Warning> {
+    let torso_cm = kin.body_mm_per_px? * kin.torso_px / 10.0;
+    let max_rom = reps.iter().filter_map(|m| m.rom_cm).fold(f64::NAN, f64::max);
+    let torso_off = torso_cm < cfg.min_plausible_torso_cm || torso_cm > cfg.max_plausible_torso_cm;
+    let rom_off = max_rom > cfg.max_plausible_rom_cm;
+    (torso_off || rom_off).then(|| Warning {
+        code: "plate_scale_implausible",
+        message: format!(
+            "with a {:.0} mm plate the lifter's torso measures {torso_cm:.0} cm (adults: {:.0}-{:.0}){}: the plate is probably another size; give it with --plate-diameter-mm",
+            cfg.plate_diameter_mm,
+            cfg.min_plausible_torso_cm,
+            cfg.max_plausible_torso_cm,
+            if rom_off { format!(" and the bar moves {max_rom:.0} cm") } else { String::new() },
+        ),
+    })
+}
+
+/// The report's `bar` section: the source, the scale, and the path in frame pixels.
+fn bar_report(track: &Track, bar: &BarPath, cfg: &BarConfig) -> BarReport {
+    let points: &[Option<P2>] = match bar.source {
+        BarSource::Plate => &bar.plate,
+        BarSource::Hands => track.joint(Joint::Wrist),
+    };
+    let to_frame_x = |x: f64| if track.facing == Facing::Left { track.frame_width - x } else { x };
+    let path = track
+        .t_s
+        .iter()
+        .zip(points)
+        .filter_map(|(&t, p)| p.map(|p| [t, to_frame_x(p.x), -p.y]))
+        .collect();
+    BarReport {
+        source: bar.source,
+        point: match bar.source {
+            BarSource::Plate => "plate_centre",
+            BarSource::Hands => "hands",
+        },
+        reason: bar.hands_reason.clone(),
+        plate_diameter_px: bar.scale.map(|s| s.plate_diameter_px),
+        plate_diameter_mm: bar.scale.map(|_| cfg.plate_diameter_mm),
+        mm_per_px: bar.scale.map(|s| s.mm_per_px),
+        body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
+        camera_to_plate_m: bar.scale.map(|s| s.camera_to_plate_m),
+        plate_fraction: bar.plate_fraction,
+        path,
     }
 }

@@ -1,8 +1,9 @@
 //! The annotated video: a second pass over the clip that draws what the analysis found on every
 //! frame and encodes H.264 (`avc1`, plays in browsers and phones) at the input's size, orientation
 //! and frame count. Drawn: the skeleton with the side nearer the camera emphasised, the back
-//! outline coloured by its bend, the bar (hands) path of the current rep, live trunk and lumbar
-//! angles, the rep counter and phase, and a banner for each fault from the moment it happens.
+//! outline coloured by its bend, the bar path of the current rep (plate centre, or hands) and the
+//! plate's rim, live trunk and lumbar angles, the rep counter and phase, the rep's range of motion
+//! and speed after its lockout, and a banner for each fault from the moment it happens.
 //! The frames where faults happen are also kept as JPEG stills for the HTML report.
 //!
 //! This module reads everything and nothing reads it. Colours are BGR.
@@ -237,24 +238,40 @@ impl<'a> Painter<'a> {
         Ok(())
     }
 
-    /// The hands' path since the current rep started (or over the last second between reps).
+    /// The bar's path (the report's: plate centre or hands) since the current rep started, or
+    /// over the last second between reps; with a plate, its rim on this frame.
     fn bar_path(&self, img: &mut core::Mat, i: usize, t: f64) -> Result<(), AnnotateError> {
         let from_s = self.current_rep(t).map_or(t - 1.0, |r| r.rep.start_s);
-        let hands = |f: &crate::posetrack::PoseFrame| {
-            f.landmarks.as_ref().map(|l| {
-                let (a, b) = (l[joint::LEFT_WRIST], l[joint::RIGHT_WRIST]);
-                pt((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0)
-            })
-        };
-        let mut prev: Option<core::Point> = None;
-        for f in self.poses.frames[..=i].iter().rev().take_while(|f| f.t_s >= from_s) {
-            let p = hands(f);
-            if let (Some(a), Some(b)) = (prev, p) {
-                imgproc::line(img, a, b, color(CYAN), self.thick, imgproc::LINE_AA, 0)?;
+        let path = &self.report.bar.path;
+        // Entries are in time order: the ones from `from_s` up to this frame's time.
+        let lo = path.partition_point(|p| p[0] < from_s - 1e-6);
+        let hi = path.partition_point(|p| p[0] <= t + 1e-6);
+        let mut prev: Option<(f64, core::Point)> = None;
+        for p in &path[lo..hi] {
+            let here = pt(p[1], p[2]);
+            // No line across a gap in the path.
+            if let Some((_, a)) = prev.filter(|(t0, _)| p[0] - t0 < 0.2) {
+                imgproc::line(img, a, here, color(CYAN), self.thick, imgproc::LINE_AA, 0)?;
             }
-            prev = p;
+            prev = Some((p[0], here));
+        }
+        if let Some([x, y, d, _]) = self.poses.frames[i].plate {
+            imgproc::circle(img, pt(x, y), (d / 2.0).round() as i32, color(CYAN), 1.max(self.thick / 2), imgproc::LINE_AA, 0)?;
         }
         Ok(())
+    }
+
+    /// "ROM 58 cm, mean 0.52 m/s, peak 0.81 m/s" for a rep past its lockout, when measured.
+    fn rep_speed_line(r: &crate::report::RepReport) -> Option<String> {
+        let m = &r.metrics;
+        let mut parts = vec![format!("ROM {:.0} cm", m.rom_cm?)];
+        if let Some(v) = m.mean_concentric_velocity_m_per_s {
+            parts.push(format!("mean {v:.2} m/s"));
+        }
+        if let Some(v) = m.peak_concentric_velocity_m_per_s {
+            parts.push(format!("peak {v:.2} m/s"));
+        }
+        Some(parts.join(", "))
     }
 
     fn current_rep(&self, t: f64) -> Option<&crate::report::RepReport> {
@@ -293,6 +310,9 @@ impl<'a> Painter<'a> {
             ),
             WHITE,
         ));
+        if let Some(line) = self.current_rep(t).filter(|r| t >= r.rep.lockout_s).and_then(Self::rep_speed_line) {
+            lines.push((line, CYAN));
+        }
         if !self.report.reliable {
             lines.push(("view/track unreliable: findings are informational".into(), GREY));
         }

@@ -60,6 +60,17 @@ pub struct ConfigArgs {
     /// Change one threshold, e.g. `--set faults.rounded_lower_back.fault_deg=20` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Diameter of the near plate in mm (450 for competition and bumper plates); sets the scale
+    /// of every cm and m/s figure. Same as `--set bar.plate_diameter_mm=MM`.
+    #[arg(long, value_name = "MM", value_parser = positive_mm)]
+    pub plate_diameter_mm: Option<f64>,
+}
+
+fn positive_mm(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (50.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a plate diameter in mm (50-1000)")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -148,7 +159,11 @@ pub fn main() -> ExitCode {
 }
 
 fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
-    Ok(Config::load(args.file.as_deref(), &args.sets)?)
+    let mut sets = args.sets.clone();
+    if let Some(mm) = args.plate_diameter_mm {
+        sets.push(format!("bar.plate_diameter_mm={mm:?}"));
+    }
+    Ok(Config::load(args.file.as_deref(), &sets)?)
 }
 
 /// Writes a clip's report files into `dir`.

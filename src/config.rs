@@ -68,6 +68,24 @@ section!(
     }
 );
 section!(
+    /// The bar: plate acceptance, scale and path cleaning (see `barpath`).
+    BarConfig {
+        plate_diameter_mm: f64,
+        camera_hfov_deg: f64,
+        plate_depth_offset_m: f64,
+        max_hands_distance_frac: f64,
+        min_segment_s: f64,
+        min_plate_fraction: f64,
+        min_plate_s: f64,
+        max_gap_s: f64,
+        lowpass_cutoff_hz: f64,
+        min_rep_coverage_frac: f64,
+        min_plausible_torso_cm: f64,
+        max_plausible_torso_cm: f64,
+        max_plausible_rom_cm: f64,
+    }
+);
+section!(
     /// Per-rep measurement windows.
     MetricsConfig { setup_window_s: f64, early_pull_rise_frac: f64, rise_start_torso: f64 }
 );
@@ -77,7 +95,15 @@ section!(
 );
 section!(EarlyHipRiseConfig { warn_ratio: f64, fault_ratio: f64 });
 section!(HipsTooHighConfig { warn_knee_deg: f64, fault_knee_deg: f64 });
-section!(BarAwayConfig { warn_shin: f64, fault_shin: f64, min_plausible_knee_deg: f64 });
+section!(BarAwayConfig {
+    warn_shin: f64,
+    fault_shin: f64,
+    warn_shin_cm: f64,
+    fault_shin_cm: f64,
+    warn_midfoot_cm: f64,
+    fault_midfoot_cm: f64,
+    min_plausible_knee_deg: f64,
+});
 section!(SoftLockoutConfig { warn_hip_deg: f64, fault_hip_deg: f64, warn_knee_deg: f64 });
 section!(HitchingConfig { warn_dip_torso: f64, fault_dip_torso: f64, min_knee_rebend_deg: f64 });
 section!(JerkConfig { warn_time_to_half_speed_frac: f64, fault_time_to_half_speed_frac: f64 });
@@ -104,6 +130,7 @@ section!(
     Config {
         track: TrackConfig,
         view: ViewConfig,
+        bar: BarConfig,
         reps: RepConfig,
         metrics: MetricsConfig,
         faults: FaultsConfig,

@@ -92,8 +92,19 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
     });
     let c = &cfg.bar_away_from_shins;
     let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
-    let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };
-    add("bar_away_from_shins", fb, bar_away, "shin", &|v| grade_high(v, c.warn_shin, c.fault_shin));
+    match (m.bar_to_shin_setup_cm, m.bar_to_midfoot_setup_cm) {
+        // With the plate: centimetres from the shin line (joint centres), or from mid-foot.
+        (Some(shin), _) if knees_plausible => {
+            add("bar_away_from_shins", fb, Some(shin), "cm", &|v| grade_high(v, c.warn_shin_cm, c.fault_shin_cm))
+        }
+        (_, Some(foot)) => {
+            add("bar_away_from_shins", fb, Some(foot), "cm", &|v| grade_high(v, c.warn_midfoot_cm, c.fault_midfoot_cm))
+        }
+        _ => {
+            let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };
+            add("bar_away_from_shins", fb, bar_away, "shin", &|v| grade_high(v, c.warn_shin, c.fault_shin));
+        }
+    }
     let c = &cfg.lockout_hyperextension;
     add("lockout_hyperextension", rep.lockout_s, m.trunk_lean_back_lockout_deg, "deg", &|v| {
         grade_high(v, c.warn_deg, c.fault_deg)
@@ -129,7 +140,9 @@ pub fn set_faults(reps: &[Rep], metrics: &[RepMetrics], cfg: &SetConfig) -> (Opt
     if reps.len() < 2 {
         return (None, None, out);
     }
-    let speeds: Vec<f64> = metrics.iter().map(|m| m.mean_concentric_speed_torso_per_s).collect();
+    // Mean concentric velocity from the plate when every rep has it; else the hands' speed.
+    let plate: Option<Vec<f64>> = metrics.iter().map(|m| m.mean_concentric_velocity_m_per_s).collect();
+    let speeds = plate.unwrap_or_else(|| metrics.iter().map(|m| m.mean_concentric_speed_torso_per_s).collect());
     let (fastest, best) =
         speeds.iter().copied().enumerate().fold((0, f64::MIN), |a, (i, v)| if v > a.1 { (i, v) } else { a });
     let last = *speeds.last().expect("two reps or more");

@@ -15,7 +15,9 @@
 
 use std::fmt::Write as _;
 
+use crate::barpath::BarSource;
 use crate::faults::{Fault, Severity};
+use crate::metrics::RepMetrics;
 use crate::report::{RepReport, Report};
 use crate::track::Facing;
 
@@ -39,7 +41,10 @@ const GRADED: [(&str, &[&str]); 9] = [
     ("rounded_lower_back", &["lumbar_flexion_setup_deg"]),
     ("early_hip_rise", &["hip_shoulder_rise_ratio"]),
     ("hips_too_high_at_start", &["knee_angle_floor_break_deg"]),
-    ("bar_away_from_shins", &["bar_to_shin_setup_shin", "bar_to_midfoot_setup_shin"]),
+    (
+        "bar_away_from_shins",
+        &["bar_to_shin_setup_cm", "bar_to_midfoot_setup_cm", "bar_to_shin_setup_shin", "bar_to_midfoot_setup_shin"],
+    ),
     ("lockout_hyperextension", &["trunk_lean_back_lockout_deg"]),
     ("soft_lockout", &["hip_angle_lockout_deg", "knee_angle_lockout_deg"]),
     ("hitching", &["bar_dip_after_knee_torso"]),
@@ -48,7 +53,7 @@ const GRADED: [(&str, &[&str]); 9] = [
 ];
 
 /// Words for each metric; a metric not listed shows its name with spaces.
-const LABELS: [(&str, &str); 24] = [
+const LABELS: [(&str, &str); 30] = [
     ("trunk_incline_setup_deg", "Trunk incline at setup"),
     ("lumbar_flexion_setup_deg", "Lower-back bend at setup"),
     ("lumbar_flexion_max_pull_deg", "Lower-back bend, most in the pull"),
@@ -73,6 +78,12 @@ const LABELS: [(&str, &str); 24] = [
     ("bar_rise_torso", "Bar rise"),
     ("mean_concentric_speed_torso_per_s", "Mean pull speed"),
     ("peak_concentric_speed_torso_per_s", "Peak pull speed"),
+    ("rom_cm", "Bar range of motion"),
+    ("mean_concentric_velocity_m_per_s", "Mean concentric velocity"),
+    ("peak_concentric_velocity_m_per_s", "Peak concentric velocity"),
+    ("bar_to_shin_setup_cm", "Bar ahead of shins at setup"),
+    ("bar_to_midfoot_setup_cm", "Bar ahead of mid-foot at setup"),
+    ("bar_forward_drift_cm", "Bar forward drift in the pull"),
 ];
 
 /// Line colours for reps in the bar-path plot.
@@ -133,10 +144,17 @@ pub fn render(report: &Report, stills: &[Still]) -> String {
         }
         h.push_str("</div>\n");
     }
+    let bar_words = match report.bar.source {
+        BarSource::Plate => format!(
+            "the bar is the near plate's centre; cm and m/s assume a {} mm plate",
+            report.bar.plate_diameter_mm.unwrap_or(f64::NAN)
+        ),
+        BarSource::Hands => "the bar is taken at the hands".to_string(),
+    };
     let _ = write!(
         h,
-        "<footer>formcheck {} &middot; report schema {} &middot; bar positions and speeds are taken at the hands \
-         &middot; lengths in the lifter's own torso (shoulder to hip) and shin lengths</footer>\n</main></body></html>\n",
+        "<footer>formcheck {} &middot; report schema {} &middot; {bar_words} &middot; other lengths in the \
+         lifter's own torso (shoulder to hip) and shin lengths</footer>\n</main></body></html>\n",
         esc(report.formcheck_version),
         report.schema_version
     );
@@ -177,8 +195,10 @@ const PLAIN: Unit = Unit { label: "", decimals: 2 };
 
 /// A metric's unit from its name's suffix.
 fn metric_unit(name: &str) -> Unit {
-    let table: [(&str, Unit); 8] = [
+    let table: [(&str, Unit); 10] = [
         ("_torso_per_s", Unit { label: "torso lengths/s", decimals: 2 }),
+        ("_m_per_s", Unit { label: "m/s", decimals: 2 }),
+        ("_cm", Unit { label: "cm", decimals: 1 }),
         ("_deg", DEG),
         ("_ms", Unit { label: "ms", decimals: 0 }),
         ("_pct", Unit { label: "%", decimals: 0 }),
@@ -277,6 +297,18 @@ fn clip_facts(h: &mut String, report: &Report) {
     if (v.slowmo_factor - 1.0).abs() > 1e-9 {
         facts.push(("Slow-motion factor", format!("{:.2}&times;", v.slowmo_factor)));
     }
+    let b = &report.bar;
+    let bar = match (b.source, b.plate_diameter_px, b.mm_per_px) {
+        (BarSource::Plate, Some(d), Some(mm)) => format!(
+            "near plate, {d:.0}\u{a0}px = {:.0}\u{a0}mm ({mm:.2}\u{a0}mm/px at the plate, {:.2} at the lifter; camera about {:.1}\u{a0}m away); followed on {:.0}\u{a0}% of frames",
+            b.plate_diameter_mm.unwrap_or(f64::NAN),
+            b.body_mm_per_px.unwrap_or(f64::NAN),
+            b.camera_to_plate_m.unwrap_or(f64::NAN),
+            100.0 * b.plate_fraction
+        ),
+        _ => format!("hands ({})", esc(b.reason.as_deref().unwrap_or("no plate"))),
+    };
+    facts.push(("Bar", bar));
     facts.push(("Findings reliable", if report.reliable { "yes" } else { "no" }.into()));
     h.push_str("<section class=\"card\" id=\"clip\"><h2 style=\"margin-top:0\">Clip</h2><dl class=\"facts\">");
     for (k, val) in facts {
@@ -290,9 +322,17 @@ fn clip_facts(h: &mut String, report: &Report) {
     h.push_str("</section>\n");
 }
 
+/// A rep's mean pull speed in the set's basis: the plate's m/s when every rep has it, else
+/// torso lengths per second from the hands.
+fn rep_speed(report: &Report, m: &RepMetrics) -> (f64, Unit) {
+    match m.mean_concentric_velocity_m_per_s {
+        Some(v) if report.set.speed_basis == "mean_concentric_velocity_m_per_s" => (v, metric_unit("_m_per_s")),
+        _ => (m.mean_concentric_speed_torso_per_s, metric_unit("_torso_per_s")),
+    }
+}
+
 fn set_summary(h: &mut String, report: &Report, stills: &[Still]) {
     let set = &report.set;
-    let speed = metric_unit("mean_concentric_speed_torso_per_s");
     h.push_str("<h2>Set summary</h2>\n<section class=\"card\" id=\"set\">");
     let _ = write!(h, "<p><strong>{} rep{}</strong>", set.rep_count, if set.rep_count == 1 { "" } else { "s" });
     if let Some(k) = set.fastest_rep {
@@ -309,23 +349,26 @@ fn set_summary(h: &mut String, report: &Report, stills: &[Still]) {
         h.push_str("<p class=\"muted\">No reps were found.</p></section>\n");
         return;
     }
-    let best = report.reps.iter().map(|r| r.metrics.mean_concentric_speed_torso_per_s).fold(f64::MIN, f64::max);
+    let best = report.reps.iter().map(|r| rep_speed(report, &r.metrics).0).fold(f64::MIN, f64::max);
     h.push_str(
-        "<div class=\"scroll\"><table class=\"sum\"><thead><tr><th>Rep</th><th>Pull</th><th>Mean speed</th><th>vs fastest</th>\
-         <th>Back bend vs rep 1</th><th>Findings</th></tr></thead><tbody>",
+        "<div class=\"scroll\"><table class=\"sum\"><thead><tr><th>Rep</th><th>Pull</th><th>Range</th><th>Mean speed</th>\
+         <th>vs fastest</th><th>Back bend vs rep 1</th><th>Findings</th></tr></thead><tbody>",
     );
     for r in &report.reps {
         let m = &r.metrics;
-        let vs = 100.0 * (m.mean_concentric_speed_torso_per_s / best.max(1e-9) - 1.0);
+        let (speed, speed_unit) = rep_speed(report, m);
+        let vs = 100.0 * (speed / best.max(1e-9) - 1.0);
         let vs = if vs.abs() < 0.05 { "fastest".to_string() } else { format!("{vs:+.0}\u{a0}%") };
         let drift = m.lumbar_flexion_change_deg.map_or("n/a".into(), |d| format!("{d:+.1}\u{a0}deg"));
         let _ = write!(
             h,
             "<tr><td data-l=\"Rep\"><a href=\"#rep-{i}\">{i}</a></td><td class=\"n\" data-l=\"Pull\">{}</td>\
+             <td class=\"n\" data-l=\"Range\">{}</td>\
              <td class=\"n\" data-l=\"Mean speed\">{}</td><td class=\"n\" data-l=\"vs fastest\">{vs}</td>\
              <td class=\"n\" data-l=\"Back bend vs rep 1\">{drift}</td><td class=\"f\" data-l=\"Findings\">",
             seconds(m.concentric_s),
-            num(m.mean_concentric_speed_torso_per_s, speed),
+            m.rom_cm.map_or("n/a".into(), |v| num(v, metric_unit("_cm"))),
+            num(speed, speed_unit),
             i = r.rep.index
         );
         if r.faults.is_empty() {
@@ -402,14 +445,21 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
     let _ = write!(
         h,
         "</div><p class=\"muted\">floor break {}{knees} &middot; lockout {} &middot; down from {}</p>\
-         <p>Pull {} &middot; mean speed {}{}</p>",
+         <p>Pull {}{} &middot; mean speed {}{}</p>",
         seconds(rep.floor_break_s),
         seconds(rep.lockout_s),
         seconds(rep.descent_s),
         seconds(m.concentric_s),
-        num(m.mean_concentric_speed_torso_per_s, metric_unit("_torso_per_s")),
-        m.peak_concentric_speed_torso_per_s
-            .map_or(String::new(), |p| format!(" (peak {})", num(p, metric_unit("_torso_per_s"))))
+        m.rom_cm.map_or(String::new(), |v| format!(" over {}", num(v, metric_unit("_cm")))),
+        match m.mean_concentric_velocity_m_per_s {
+            Some(v) => num(v, metric_unit("_m_per_s")),
+            None => num(m.mean_concentric_speed_torso_per_s, metric_unit("_torso_per_s")),
+        },
+        match (m.peak_concentric_velocity_m_per_s, m.peak_concentric_speed_torso_per_s) {
+            (Some(p), _) => format!(" (peak {})", num(p, metric_unit("_m_per_s"))),
+            (None, Some(p)) => format!(" (peak {})", num(p, metric_unit("_torso_per_s"))),
+            (None, None) => String::new(),
+        }
     );
     // Checks: every graded metric, with the threshold of the finding it fired (closest value
     // where a code grades one of two metrics).
@@ -665,6 +715,11 @@ fn time_plot(h: &mut String, report: &Report, title: &str, y_title: &str, lines:
 /// Each rep's bar path (hands) from setup to the bar back down, drawn to scale (equal units).
 fn bar_path_plot(h: &mut String, report: &Report) {
     let s = &report.series;
+    // With a plate, centimetres at the plate's scale; else torso lengths.
+    let (k, unit, what) = match report.bar.mm_per_px {
+        Some(mm) => (report.scale.torso_px * mm / 10.0, "cm", "plate centre"),
+        None => (1.0, "torso lengths", "hands"),
+    };
     let paths: Vec<Vec<Option<(f64, f64)>>> = report
         .reps
         .iter()
@@ -672,10 +727,10 @@ fn bar_path_plot(h: &mut String, report: &Report) {
             let a = s.t_s.partition_point(|t| *t < r.rep.start_s);
             let b = s.t_s.partition_point(|t| *t <= r.rep.end_s);
             let b = b.min(s.bar_x_midfoot_torso.len()).min(s.bar_height_torso.len()).max(a);
-            thin(a..b).map(|i| Some((s.bar_x_midfoot_torso[i]?, s.bar_height_torso[i]?))).collect()
+            thin(a..b).map(|i| Some((k * s.bar_x_midfoot_torso[i]?, k * s.bar_height_torso[i]?))).collect()
         })
         .collect();
-    h.push_str("<figure class=\"card\"><figcaption>Bar path per rep (hands), to scale</figcaption>");
+    let _ = write!(h, "<figure class=\"card\"><figcaption>Bar path per rep ({what}), to scale</figcaption>");
     let points = || paths.iter().flatten().flatten();
     let (Some((x0, x1)), Some((y0, y1))) = (extent(points().map(|p| p.0).chain([0.0])), extent(points().map(|p| p.1)))
     else {
@@ -691,7 +746,7 @@ fn bar_path_plot(h: &mut String, report: &Report) {
     let yr = (cy - 0.5 * per_px * ph, cy + 0.5 * per_px * ph);
     let step = nice_step(per_px * ph, 6.0);
     let a = Axes { x: (xr.0, xr.1, step), y: (yr.0, yr.1, step), ..frame };
-    a.open(h, "Bar path per rep", "bar ahead of mid-foot (torso lengths)", "bar height (torso lengths)");
+    a.open(h, "Bar path per rep", &format!("bar ahead of mid-foot ({unit})"), &format!("bar height ({unit})"));
     let _ = write!(
         h,
         "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#6b7280\" stroke-dasharray=\"4 4\"/>\
@@ -714,13 +769,14 @@ fn bar_path_plot(h: &mut String, report: &Report) {
 
 /// Mean concentric speed of each rep, the fastest marked.
 fn speed_plot(h: &mut String, report: &Report) {
-    let speeds: Vec<f64> = report.reps.iter().map(|r| r.metrics.mean_concentric_speed_torso_per_s).collect();
+    let speeds: Vec<f64> = report.reps.iter().map(|r| rep_speed(report, &r.metrics).0).collect();
+    let unit = report.reps.first().map_or(metric_unit("_torso_per_s"), |r| rep_speed(report, &r.metrics).1);
     let best = speeds.iter().copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
     let fastest = report.set.fastest_rep.or_else(|| speeds.iter().position(|v| *v == best).map(|i| i + 1));
     h.push_str("<figure class=\"card\"><figcaption>Mean pull speed per rep</figcaption>");
     let (n, lo) = (speeds.len().max(1) as f64, 0.5);
     let a = Axes::new(480.0, 400.0, (lo, n + lo, 1.0), nice_range(0.0, (best * 1.15).max(1e-3), 5.0));
-    a.open(h, "Mean pull speed per rep", "rep", "speed (torso lengths/s)");
+    a.open(h, "Mean pull speed per rep", "rep", &format!("speed ({})", unit.label));
     let bw = 0.6 * (a.px(1.0) - a.px(0.0));
     for (r, v) in report.reps.iter().zip(&speeds) {
         let i = r.rep.index;

@@ -12,9 +12,12 @@
 //!
 //! Lengths are divided by the lifter's own torso length (median shoulder-hip distance), so they
 //! do not depend on how far the camera is; heights are above the floor (the feet's lowest
-//! point, which does not move in a deadlift). The bar is taken at the hands (mean of the wrists)
-//! until the plate tracker calibrates it.
+//! point, which does not move in a deadlift). The bar is the plate's centre when `barpath` kept
+//! the plate (its gaps bridged by the hands plus their median offset from the plate), else the
+//! hands (mean of the wrists). Bar distances to the body use the bar point at the body's depth.
+//! With a plate, `plate_*_mm` series give the bar's own motion in millimetres.
 
+use crate::barpath::{BarPath, BarSource};
 use crate::signal;
 use crate::track::{Joint, Track, P2};
 
@@ -45,6 +48,27 @@ pub struct Kinematics {
     pub bar_to_shin_torso: Vec<Option<f64>>,
     /// Bar vertical velocity, torso lengths per second.
     pub bar_velocity_torso_per_s: Vec<Option<f64>>,
+    pub bar_source: BarSource,
+    /// Millimetres per pixel at the lifter's midline (with a plate).
+    pub body_mm_per_px: Option<f64>,
+    /// The plate centre (with a plate; `None` where it was not followed), millimetres in the
+    /// lifter frame: forward and up, from the image's origin.
+    pub plate_x_mm: Vec<Option<f64>>,
+    pub plate_y_mm: Vec<Option<f64>>,
+    /// Plate vertical velocity, metres per second (up positive); never across a gap.
+    pub plate_velocity_m_per_s: Vec<Option<f64>>,
+}
+
+/// `primary` where known, else `fallback` moved by the median offset from it to `primary`.
+fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
+    let offsets = || primary.iter().zip(fallback).filter_map(|(p, f)| Some(*p.as_ref()? - *f.as_ref()?));
+    let dx = signal::median_of(offsets().map(|d| d.x));
+    let dy = signal::median_of(offsets().map(|d| d.y));
+    primary
+        .iter()
+        .zip(fallback)
+        .map(|(p, f)| p.or_else(|| Some(P2::new(f.as_ref()?.x + dx?, f.as_ref()?.y + dy?))))
+        .collect()
 }
 
 /// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
@@ -88,8 +112,8 @@ pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     Some((lo.atan() - hi.atan()).to_degrees())
 }
 
-/// Computes the per-frame series of a cleaned track.
-pub fn compute(track: &Track) -> Kinematics {
+/// Computes the per-frame series of a cleaned track and its bar.
+pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
     let n = track.len();
     let get = |j: Joint| track.joint(j);
     let (sh, hip, knee, ankle, wrist, ear, heel, toe) = (
@@ -114,6 +138,15 @@ pub fn compute(track: &Track) -> Kinematics {
         _ => ankle[i].map(|a| a.x),
     }));
     let height = |p: Option<P2>| p.map(|p| (p.y - floor_y_px) / torso_px);
+    let (bar_pt, bar_body) = match bar.source {
+        BarSource::Plate => (bridged(&bar.plate, wrist), bridged(&bar.bar_at_body, wrist)),
+        BarSource::Hands => (wrist.to_vec(), wrist.to_vec()),
+    };
+    let mm = bar.scale.map(|s| s.mm_per_px);
+    let plate_x_mm: Vec<Option<f64>> = bar.plate.iter().map(|p| Some(p.as_ref()?.x * mm?)).collect();
+    let plate_y_mm: Vec<Option<f64>> = bar.plate.iter().map(|p| Some(p.as_ref()?.y * mm?)).collect();
+    let plate_velocity_m_per_s =
+        signal::derivative(&track.t_s, &plate_y_mm).into_iter().map(|v| v.map(|v| v / 1000.0)).collect();
     let mut k = Kinematics {
         t_s: track.t_s.clone(),
         torso_px,
@@ -131,6 +164,11 @@ pub fn compute(track: &Track) -> Kinematics {
         bar_x_midfoot_torso: vec![None; n],
         bar_to_shin_torso: vec![None; n],
         bar_velocity_torso_per_s: vec![None; n],
+        bar_source: bar.source,
+        body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
+        plate_x_mm,
+        plate_y_mm,
+        plate_velocity_m_per_s,
     };
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {
@@ -148,14 +186,14 @@ pub fn compute(track: &Track) -> Kinematics {
             k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
         }
         k.back_bend_deg[i] = track.back[i].as_ref().and_then(|b| back_bend_deg(&b.widths));
-        k.bar_height_torso[i] = height(wrist[i]);
+        k.bar_height_torso[i] = height(bar_pt[i]);
         k.hip_height_torso[i] = height(hip[i]);
         k.shoulder_height_torso[i] = height(sh[i]);
         k.knee_height_torso[i] = height(knee[i]);
-        if let (Some(w), Some(mx)) = (wrist[i], midfoot_x) {
+        if let (Some(w), Some(mx)) = (bar_body[i], midfoot_x) {
             k.bar_x_midfoot_torso[i] = Some((w.x - mx) / torso_px);
         }
-        if let (Some(w), Some(kn), Some(a)) = (wrist[i], knee[i], ankle[i]) {
+        if let (Some(w), Some(kn), Some(a)) = (bar_body[i], knee[i], ankle[i]) {
             // Shin line x at the bar's height (extended beyond the knee or ankle if needed).
             if (kn.y - a.y).abs() > 1e-6 {
                 let shin_x = a.x + (w.y - a.y) / (kn.y - a.y) * (kn.x - a.x);

@@ -3,8 +3,9 @@
 //!
 //! Stages, each depending only on those before it:
 //! `video` (decode, upright, timestamps) -> `pose` (BlazePose detector + landmarks, lifter
-//! selection, back outline) -> `posetrack` (the saved `poses.json`), driven by `pipeline`; then,
-//! on plain data with no model or video, `analysis` runs `track` (cleaning) -> `kinematics` ->
+//! selection, back outline), with `bar` following the near plate on the same frames ->
+//! `posetrack` (the saved `poses.json`), driven by `pipeline`. Then, on plain data with no model or video,
+//! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
 //! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
 //! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line.
 
@@ -12,6 +13,7 @@ pub mod analysis;
 pub mod annotate;
 pub mod app;
 pub mod bar;
+pub mod barpath;
 pub mod batch;
 pub mod config;
 pub mod faults;

@@ -1,5 +1,6 @@
 //! Per-rep measurements, each with its unit in its name (see `kinematics` for angle conventions;
-//! `_torso` = lifter's shoulder-hip lengths, `_shin` = shin lengths, `_ms`/`_s` time).
+//! `_torso` = lifter's shoulder-hip lengths, `_shin` = shin lengths, `_ms`/`_s` time; `_cm` and
+//! `_m_per_s` from the plate's scale, present only when the plate was followed).
 //!
 //! Lumbar flexion is the back-outline bend (`kinematics::back_bend_deg`): the angle between
 //! straight lines fitted to the lower (lumbar) and upper (thoracic) halves of the back's
@@ -46,6 +47,88 @@ pub struct RepMetrics {
     pub bar_rise_torso: f64,
     pub mean_concentric_speed_torso_per_s: f64,
     pub peak_concentric_speed_torso_per_s: Option<f64>,
+    /// From the plate (absent when the bar is the hands or the plate was not followed over
+    /// this rep): the bar's vertical range of motion, from its setup height to its top.
+    pub rom_cm: Option<f64>,
+    /// Mean concentric velocity: the middle 90 % of the range of motion (5 % to 95 %) over the
+    /// time it took.
+    pub mean_concentric_velocity_m_per_s: Option<f64>,
+    pub peak_concentric_velocity_m_per_s: Option<f64>,
+    /// At setup, at the lifter's depth (depth-corrected scale).
+    pub bar_to_shin_setup_cm: Option<f64>,
+    pub bar_to_midfoot_setup_cm: Option<f64>,
+    /// Largest forward move of the bar from its floor-break position during the pull.
+    pub bar_forward_drift_cm: Option<f64>,
+}
+
+/// The plate-based figures of one rep, in cm and m/s.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct PlateRepMetrics {
+    rom_cm: Option<f64>,
+    mcv_m_per_s: Option<f64>,
+    peak_m_per_s: Option<f64>,
+    bar_to_shin_cm: Option<f64>,
+    bar_to_midfoot_cm: Option<f64>,
+    drift_cm: Option<f64>,
+}
+
+/// Plate-based figures, when the plate was followed over at least `min_coverage` of the pull
+/// and seen during setup.
+fn plate_metrics(
+    k: &Kinematics,
+    rep: &Rep,
+    setup: std::ops::RangeInclusive<usize>,
+    min_coverage: f64,
+) -> PlateRepMetrics {
+    let f = rep.frames;
+    let Some(body_mm_per_px) = k.body_mm_per_px else { return PlateRepMetrics::default() };
+    let pull = f.floor_break..=f.lockout;
+    let seen = pull.clone().filter(|&i| k.plate_y_mm[i].is_some()).count();
+    let setup_y = mean(setup.clone().map(|i| k.plate_y_mm[i]));
+    let (Some(y0), true) = (setup_y, seen as f64 >= min_coverage * pull.clone().count() as f64) else {
+        return PlateRepMetrics::default();
+    };
+    let top_range = f.floor_break..=f.descent.max(f.lockout);
+    let Some(y_top) = max_of(top_range.clone().map(|i| k.plate_y_mm[i])) else { return PlateRepMetrics::default() };
+    let rom_mm = y_top - y0;
+    // Mean concentric velocity between 5 % and 95 % of the rise (crossing times interpolated
+    // between frames): where exactly the bar leaves the floor and settles at the top is a matter
+    // of thresholds (and of noise on a bar barely moving); the middle 90 % of the rise is not.
+    let crossing = |frac: f64| -> Option<(usize, f64)> {
+        let level = y0 + frac * rom_mm;
+        let mut prev: Option<(f64, f64)> = None;
+        for i in top_range.clone() {
+            let Some(y) = k.plate_y_mm[i] else {
+                prev = None;
+                continue;
+            };
+            if y >= level {
+                return Some((i, match prev {
+                    Some((t0, y_prev)) if y > y_prev => t0 + (level - y_prev) / (y - y_prev) * (k.t_s[i] - t0),
+                    _ => k.t_s[i],
+                }));
+            }
+            prev = Some((k.t_s[i], y));
+        }
+        None
+    };
+    let (start, end) = (crossing(0.05), crossing(0.95));
+    let mcv = match (start, end) {
+        (Some((_, a)), Some((_, b))) if b > a => Some(0.9 * rom_mm / 1000.0 / (b - a)),
+        _ => None,
+    };
+    let end = end.map(|(i, _)| i);
+    let peak = max_of((f.floor_break..=end.unwrap_or(f.lockout)).map(|i| k.plate_velocity_m_per_s[i]));
+    let torso_cm = k.torso_px * body_mm_per_px / 10.0;
+    let x0 = k.plate_x_mm[f.floor_break];
+    PlateRepMetrics {
+        rom_cm: Some(rom_mm / 10.0),
+        mcv_m_per_s: mcv,
+        peak_m_per_s: peak,
+        bar_to_shin_cm: mean(setup.clone().map(|i| k.bar_to_shin_torso[i])).map(|v| v * torso_cm),
+        bar_to_midfoot_cm: mean(setup.map(|i| k.bar_x_midfoot_torso[i])).map(|v| v * torso_cm),
+        drift_cm: x0.and_then(|x0| max_of(pull.map(|i| k.plate_x_mm[i].map(|x| (x - x0) / 10.0)))),
+    }
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -71,7 +154,16 @@ fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusi
 }
 
 /// Measures one rep. `first_setup_lumbar_deg` is the first rep's setup value, for the change.
-pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumbar_deg: Option<f64>) -> RepMetrics {
+///
+/// `min_plate_coverage`: the share of the pull the plate must have been followed over for the
+/// cm and m/s figures.
+pub fn measure(
+    k: &Kinematics,
+    rep: &Rep,
+    cfg: &MetricsConfig,
+    first_setup_lumbar_deg: Option<f64>,
+    min_plate_coverage: f64,
+) -> RepMetrics {
     let f = rep.frames;
     // Setup ends when the body starts moving: at the floor break, or earlier when the hips rise
     // first (walk back while the hips were still lower the frame before).
@@ -155,6 +247,7 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
         (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
         _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
     };
+    let plate = plate_metrics(k, rep, setup.clone(), min_plate_coverage);
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
@@ -183,5 +276,11 @@ pub fn measure(k: &Kinematics, rep: &Rep, cfg: &MetricsConfig, first_setup_lumba
         bar_rise_torso: rise,
         mean_concentric_speed_torso_per_s: mean_speed,
         peak_concentric_speed_torso_per_s: peak_speed,
+        rom_cm: plate.rom_cm,
+        mean_concentric_velocity_m_per_s: plate.mcv_m_per_s,
+        peak_concentric_velocity_m_per_s: plate.peak_m_per_s,
+        bar_to_shin_setup_cm: plate.bar_to_shin_cm,
+        bar_to_midfoot_setup_cm: plate.bar_to_midfoot_cm,
+        bar_forward_drift_cm: plate.drift_cm,
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::barpath::BarSource;
 use crate::faults::{Fault, Severity};
 use crate::metrics::RepMetrics;
 use crate::posetrack::VideoMeta;
@@ -37,8 +38,11 @@ pub struct SetSummary {
     pub rep_count: usize,
     /// 1-based index of the fastest rep (mean concentric speed), the reference for speed loss.
     pub fastest_rep: Option<usize>,
-    /// Last rep's speed loss against the fastest, percent.
+    /// Last rep's speed loss against the fastest, percent: from the plate's mean concentric
+    /// velocity when every rep has one, else from the hands' speed.
     pub speed_loss_pct: Option<f64>,
+    /// Which measure `speed_loss_pct` and `fastest_rep` compare.
+    pub speed_basis: &'static str,
     pub faults: Vec<Fault>,
 }
 
@@ -47,6 +51,33 @@ pub struct SetSummary {
 pub struct Scale {
     pub torso_px: f64,
     pub shin_torso: Option<f64>,
+}
+
+/// The bar: where its position came from and, with a plate, the scale.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BarReport {
+    pub source: BarSource,
+    /// The image point reported as the bar: the plate's centre, or the hands (mean of the wrists,
+    /// which sit a few cm above the bar).
+    pub point: &'static str,
+    /// Why the hands are used, when they are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub plate_diameter_px: Option<f64>,
+    /// The plate diameter assumed (`--plate-diameter-mm`).
+    pub plate_diameter_mm: Option<f64>,
+    /// Millimetres per pixel at the plate (range of motion, drift, velocity).
+    pub mm_per_px: Option<f64>,
+    /// Millimetres per pixel at the lifter's midline (bar to shin, bar to mid-foot), corrected
+    /// for the plate being nearer the camera.
+    pub body_mm_per_px: Option<f64>,
+    /// Camera to plate distance implied by the plate's size and the assumed field of view.
+    pub camera_to_plate_m: Option<f64>,
+    /// Share of frames with the lifter where the plate was followed.
+    pub plate_fraction: f64,
+    /// `[t_s, x_px, y_px]` (upright frame pixels, y down) for every frame where the bar is known:
+    /// the cleaned plate centre, or the cleaned hands.
+    pub path: Vec<[f64; 3]>,
 }
 
 /// Per-frame series for plots ("over time"), `null` where not seen.
@@ -73,6 +104,7 @@ pub struct Report {
     pub reliable: bool,
     pub facing: Facing,
     pub scale: Scale,
+    pub bar: BarReport,
     pub quality: TrackQuality,
     pub warnings: Vec<Warning>,
     pub reps: Vec<RepReport>,

@@ -79,6 +79,9 @@ pub struct SynthLift {
     pub faults: Vec<(usize, InjectedFault)>,
     /// Let go of the bar and stand up during `end_s` (the hands rise without the bar).
     pub stand_up_at_end: bool,
+    /// Record the near plate (a 450 mm plate around the bar, in the lifter's plane) on every
+    /// frame with a pose, with this much gaussian noise on its centre (px); `None` = no plate.
+    pub plate_noise_px: Option<f64>,
 }
 
 impl Default for SynthLift {
@@ -105,6 +108,7 @@ impl Default for SynthLift {
             seed: 1,
             faults: Vec::new(),
             stand_up_at_end: false,
+            plate_noise_px: None,
         }
     }
 }
@@ -549,6 +553,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
     let mut noise = Rng::new(spec.seed, 4);
     let mut vis_rng = Rng::new(spec.seed, 5);
     let mut outline_rng = Rng::new(spec.seed, 6);
+    let mut plate_rng = Rng::new(spec.seed, 7);
 
     let h_px = spec.body_height_px;
     let (w_px, img_h) = (spec.width as f64, spec.height as f64);
@@ -594,6 +599,13 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
             back_if_facing_left: left,
         };
         let roi = [back.hip[0], back.hip[1], round_to(1.25 * h_px, 2), 0.0];
+        let bar = if seg.holds_bar { sk.bar } else { V2::new(seg.floor_bar_x, body::BAR_FLOOR_Y) };
+        let [bx, by] = to_image(bar);
+        let plate = spec.plate_noise_px.map(|sd| {
+            let (nx, ny) = (plate_rng.gauss(), plate_rng.gauss());
+            let d = 2.0 * body::PLATE_RADIUS_M / LIFTER_HEIGHT_M * h_px;
+            [round_to(mirror(bx) + sd * nx, 2), round_to(by + sd * ny, 2), round_to(d, 2), 0.9]
+        });
         frames.push(if dropped[i] {
             PoseFrame::new(i as u64, t_s, None)
         } else {
@@ -605,12 +617,10 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
                 roi: Some(roi),
                 detected: i == 0,
                 back: Some(back),
-                plate: None,
+                plate,
             }
         });
 
-        let bar = if seg.holds_bar { sk.bar } else { V2::new(seg.floor_bar_x, body::BAR_FLOOR_Y) };
-        let [bx, by] = to_image(bar);
         truth_frames.push(FrameTruth {
             t_s,
             bar_px: [mirror(bx), by],

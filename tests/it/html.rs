@@ -136,7 +136,13 @@ fn html_report_of_an_unreliable_clip_says_why() {
 
     // No reps, and a series never seen.
     report.reps.clear();
-    report.set = SetSummary { rep_count: 0, fastest_rep: None, speed_loss_pct: None, faults: vec![] };
+    report.set = SetSummary {
+        rep_count: 0,
+        fastest_rep: None,
+        speed_loss_pct: None,
+        speed_basis: "mean_concentric_speed_torso_per_s",
+        faults: vec![],
+    };
     for s in [&mut report.series.hip_height_torso, &mut report.series.shoulder_height_torso] {
         s.iter_mut().for_each(|v| *v = None);
     }

@@ -3,6 +3,7 @@
 //! say so and skip, unless `FORMCHECK_REQUIRE_CLIPS=1` (set by CI) makes that a failure.
 
 mod analysis;
+mod bar;
 mod batch;
 mod cli;
 mod common;
