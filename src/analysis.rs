@@ -17,8 +17,6 @@ use crate::track;
 /// Analyses one clip's pose track.
 pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     let track = track::clean(poses, &cfg.track);
-    let bar = barpath::follow(poses, &track, &cfg.bar, &cfg.track);
-    let kin = kinematics::compute(&track, &bar);
     let q = track.quality;
     let mut warnings = Vec::new();
     let mut reliable = true;
@@ -50,6 +48,10 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
             ),
         });
     }
+    // The plate's scale and the depth correction assume a side view.
+    let side_view = width_ratio.is_none_or(|r| r <= cfg.view.max_width_ratio);
+    let bar = barpath::follow(poses, &track, &cfg.bar, &cfg.track, side_view);
+    let kin = kinematics::compute(&track, &bar);
     if let Some(reason) = &bar.hands_reason {
         warnings.push(Warning {
             code: "no_plate",

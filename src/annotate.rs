@@ -255,8 +255,10 @@ impl<'a> Painter<'a> {
             }
             prev = Some((p[0], here));
         }
-        if let Some([x, y, d, _]) = self.poses.frames[i].plate {
-            imgproc::circle(img, pt(x, y), (d / 2.0).round() as i32, color(CYAN), 1.max(self.thick / 2), imgproc::LINE_AA, 0)?;
+        if let Some([x, y, d, _, aspect]) = self.poses.frames[i].plate {
+            let axes = core::Size::new((0.5 * d * aspect).round() as i32, (0.5 * d).round() as i32);
+            let thick = 1.max(self.thick / 2);
+            imgproc::ellipse(img, pt(x, y), axes, 0.0, 0.0, 360.0, color(CYAN), thick, imgproc::LINE_AA, 0)?;
         }
         Ok(())
     }

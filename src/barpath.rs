@@ -7,7 +7,8 @@
 //!    `max_hands_distance_frac` diameters and, when the hands rose or fell by half a diameter, the
 //!    plate did too. Rack plates, a plate left on the floor and round graphics fail this.
 //! 2. **Source.** `plate` when the kept segments cover at least `min_plate_fraction` of the frames
-//!    with a pose (and `min_plate_s`); else `hands`, and the report says why.
+//!    with a pose (and `min_plate_s`) and the view is side-on; else `hands`, and the report says
+//!    why.
 //! 3. **Scale.** mm per pixel = `plate_diameter_mm` / median diameter: right *at the plate*. The
 //!    plate is nearer the camera than the lifter (`plate_depth_offset_m`, ~0.22 m to the midline),
 //!    so the body looks smaller. With a pinhole camera of `camera_hfov_deg` across the frame's long
@@ -122,8 +123,9 @@ fn moves_with_hands(poses: &PoseTrack, (a, b): (usize, usize), cfg: &BarConfig) 
     median_dist <= cfg.max_hands_distance_frac && !static_plate
 }
 
-/// The bar for a cleaned track.
-pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &TrackConfig) -> BarPath {
+/// The bar for a cleaned track. `side_view`: the camera looks along the bar (the view check);
+/// otherwise the plate's scale does not hold across the image and the hands are used.
+pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &TrackConfig, side_view: bool) -> BarPath {
     let n = poses.frames.len();
     let with_pose = poses.frames.iter().filter(|f| f.landmarks.is_some()).count().max(1);
     let mut kept = vec![false; n];
@@ -133,7 +135,7 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
             kept[seg.0..=seg.1].iter_mut().for_each(|k| *k = true);
         }
     }
-    let measured: Vec<[f64; 4]> =
+    let measured: Vec<[f64; 5]> =
         poses.frames.iter().zip(&kept).filter_map(|(f, &k)| if k { f.plate } else { None }).collect();
     let plate_fraction = measured.len() as f64 / with_pose as f64;
     let followed_s = measured.len() as f64 / poses.video.fps.max(1.0);
@@ -147,6 +149,9 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
     };
     if measured.is_empty() {
         return hands("no plate was found near the hands".into());
+    }
+    if !side_view {
+        return hands("the camera is not side-on, so the plate gives no single scale".into());
     }
     if plate_fraction < cfg.min_plate_fraction || followed_s < cfg.min_plate_s {
         return hands(format!(

@@ -97,9 +97,10 @@ pub struct PoseFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back: Option<BackOutlineRecord>,
     /// The near plate, when it was measured on this frame (see `bar`):
-    /// `[centre_x, centre_y, diameter, rim_support]`, frame pixels (support 0..1).
+    /// `[centre_x, centre_y, diameter, rim_support, aspect]`: frame pixels, rim support 0..1,
+    /// aspect = width / height of the plate's outline (1 = circle; the diameter is the height).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plate: Option<[f64; 4]>,
+    pub plate: Option<[f64; 5]>,
 }
 
 /// Serialised form of [`BackOutline`].
@@ -167,7 +168,13 @@ impl PoseFrame {
     /// Records the plate measured on this frame.
     pub fn with_plate(mut self, plate: Option<&PlateObservation>) -> Self {
         self.plate = plate.map(|p| {
-            [round_to(p.center_x_px, 2), round_to(p.center_y_px, 2), round_to(p.diameter_px, 2), round_to(p.score, 3)]
+            [
+                round_to(p.center_x_px, 2),
+                round_to(p.center_y_px, 2),
+                round_to(p.diameter_px, 2),
+                round_to(p.score, 3),
+                round_to(p.aspect, 3),
+            ]
         });
         self
     }

@@ -77,11 +77,45 @@ pub(super) struct CircleFinder {
     acc_smooth: Vec<f32>,
     peaks: Vec<(f32, usize)>,
     hist: Vec<f32>,
+    /// The search region stretched horizontally, for plates seen as upright ellipses.
+    stretched: core::Mat,
     /// The edge window in frame pixels.
     rect: core::Rect,
 }
 
 impl CircleFinder {
+    /// The best plate seen as an upright ellipse `aspect` (width / height, 0 < aspect <= 1) as
+    /// wide as it is tall: the camera turned about the vertical axis, off the bar's line, shows
+    /// the plate narrower than tall. The region is stretched horizontally by 1 / aspect and
+    /// searched for a circle; the result is in frame pixels, with the *height* as its diameter.
+    pub fn find_with_aspect(&mut self, frame: &core::Mat, s: &Search, aspect: f64) -> Result<Option<Circle>, BarError> {
+        if (aspect - 1.0).abs() < 1e-6 {
+            return self.find(frame, s);
+        }
+        let (w, h) = (frame.cols(), frame.rows());
+        let reach = s.half_size_px + s.r_max_px + 8.0;
+        let x0 = ((s.center.0 - reach * aspect).floor() as i32).clamp(0, w - 1);
+        let x1 = ((s.center.0 + reach * aspect).ceil() as i32).clamp(x0 + 1, w);
+        let y0 = ((s.center.1 - reach).floor() as i32).clamp(0, h - 1);
+        let y1 = ((s.center.1 + reach).ceil() as i32).clamp(y0 + 1, h);
+        let crop = core::Rect::new(x0, y0, x1 - x0, y1 - y0);
+        let stretched_w = ((crop.width as f64 / aspect).round() as i32).max(1);
+        let fx = stretched_w as f64 / crop.width as f64;
+        imgproc::resize(
+            &core::Mat::roi(frame, crop)?,
+            &mut self.stretched,
+            core::Size::new(stretched_w, crop.height),
+            0.0,
+            0.0,
+            imgproc::INTER_LINEAR,
+        )?;
+        let inner = Search { center: ((s.center.0 - x0 as f64) * fx, s.center.1 - y0 as f64), ..*s };
+        let stretched = std::mem::take(&mut self.stretched);
+        let found = self.find(&stretched, &inner);
+        self.stretched = stretched;
+        Ok(found?.map(|c| Circle { x: c.x / fx + x0 as f64, y: c.y + y0 as f64, ..c }))
+    }
+
     /// The best circle, or `None` when nothing circular enough is in the window.
     pub fn find(&mut self, frame: &core::Mat, s: &Search) -> Result<Option<Circle>, BarError> {
         if frame.typ() != core::CV_8UC3 {

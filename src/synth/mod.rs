@@ -604,7 +604,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
         let plate = spec.plate_noise_px.map(|sd| {
             let (nx, ny) = (plate_rng.gauss(), plate_rng.gauss());
             let d = 2.0 * body::PLATE_RADIUS_M / LIFTER_HEIGHT_M * h_px;
-            [round_to(mirror(bx) + sd * nx, 2), round_to(by + sd * ny, 2), round_to(d, 2), 0.9]
+            [round_to(mirror(bx) + sd * nx, 2), round_to(by + sd * ny, 2), round_to(d, 2), 0.9, 1.0]
         });
         frames.push(if dropped[i] {
             PoseFrame::new(i as u64, t_s, None)

@@ -5,7 +5,8 @@
 //!   within stated tolerances of the generator's truth.
 //! - Real clips: the plate centres the pipeline recorded against hand labels
 //!   (`tests/data/plate_labels.tsv`), the bar source per clip, and the range of motion of every
-//!   barbell rep.
+//!   barbell rep. A clip the analysis finds not side-on (a 45 deg view) takes the bar from the
+//!   hands by design; its labels are listed, not scored.
 
 use std::fmt::Write as _;
 
@@ -178,11 +179,15 @@ fn labels() -> Vec<Label> {
 fn plate_centres_match_hand_labels() {
     let Some(tracks) = common::all_tracks() else { return };
     let labels = labels();
-    let clips: std::collections::BTreeSet<&str> = labels.iter().map(|l| l.clip.as_str()).collect();
-    assert!(labels.len() >= 60 && clips.len() >= 6, "{} labels over {} clips", labels.len(), clips.len());
+    // Clips the analysis finds not side-on take the bar from the hands: listed, not scored.
+    let side_on = |clip: &str| !analysis::analyze(&tracks[clip], &Config::default()).warnings.iter().any(|w| w.code == "not_side_view");
+    let (scored, skipped): (Vec<&Label>, Vec<&Label>) = labels.iter().partition(|l| side_on(&l.clip));
+    let clips: std::collections::BTreeSet<&str> = scored.iter().map(|l| l.clip.as_str()).collect();
+    let skipped_clips: std::collections::BTreeSet<&str> = skipped.iter().map(|l| l.clip.as_str()).collect();
+    assert!(scored.len() >= 60 && clips.len() >= 6, "{} scored labels over {} clips", scored.len(), clips.len());
     let mut errors = Vec::new();
     let mut table = String::new();
-    for l in &labels {
+    for l in &scored {
         let track = &tracks[&l.clip];
         let frame = track.frames.iter().find(|f| f.i == l.frame).expect("labelled frame decoded");
         // A frame where the plate was not measured counts as a miss (error of a whole diameter).
@@ -201,11 +206,14 @@ fn plate_centres_match_hand_labels() {
     let median = errors[errors.len() / 2];
     let p90 = errors[((errors.len() as f64 * 0.9).ceil() as usize - 1).min(errors.len() - 1)];
     eprintln!(
-        "plate centre error over {} labels in {} clips: median {:.2} %, p90 {:.2} % of the diameter\n{table}",
+        "plate centre error over {} labels in {} clips: median {:.2} %, p90 {:.2} % of the diameter \
+         (not scored, not side-on: {} labels in {:?})\n{table}",
         errors.len(),
         clips.len(),
         100.0 * median,
-        100.0 * p90
+        100.0 * p90,
+        skipped.len(),
+        skipped_clips
     );
     assert!(median <= 0.05 && p90 <= 0.15, "median {:.3}, p90 {:.3} of the diameter\n{table}", median, p90);
 }
@@ -247,7 +255,9 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
             report.reps.len(),
             roms.join(", ")
         );
-        let want = if barbell { BarSource::Plate } else { BarSource::Hands };
+        // A barbell clip the view check finds not side-on takes the hands, and says so.
+        let side_on = !report.warnings.iter().any(|w| w.code == "not_side_view");
+        let want = if barbell && side_on { BarSource::Plate } else { BarSource::Hands };
         if report.bar.source != want {
             let _ = writeln!(failures, "{stem}: source {:?}, expected {want:?}", report.bar.source);
         }
@@ -257,7 +267,7 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
                 Some(v) => {
                     let _ = writeln!(failures, "{stem} rep {}: range of motion {v:.1} cm", r.rep.index);
                 }
-                None if barbell => {
+                None if want == BarSource::Plate => {
                     let _ = writeln!(failures, "{stem} rep {}: no range of motion", r.rep.index);
                 }
                 None => {}
