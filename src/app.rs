@@ -536,4 +536,5 @@ fn print_timings(t: &Timings) {
     println!("    landmark net  {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
     println!("    landmark post {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
     println!("    detector      {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
+    println!("    plate         {:8.2} ms/frame", per_frame_ms(t.plate_s));
 }

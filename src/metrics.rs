@@ -84,7 +84,9 @@ fn plate_metrics(
     let Some(body_mm_per_px) = k.body_mm_per_px else { return PlateRepMetrics::default() };
     let pull = f.floor_break..=f.lockout;
     let seen = pull.clone().filter(|&i| k.plate_y_mm[i].is_some()).count();
-    let setup_y = mean(setup.clone().map(|i| k.plate_y_mm[i]));
+    // The bar's height at setup; when the plate was found only as the bar left the floor, its
+    // height at the floor break (the bar has barely moved there).
+    let setup_y = mean(setup.clone().map(|i| k.plate_y_mm[i])).or(k.plate_y_mm[f.floor_break]);
     let (Some(y0), true) = (setup_y, seen as f64 >= min_coverage * pull.clone().count() as f64) else {
         return PlateRepMetrics::default();
     };

@@ -115,7 +115,7 @@ pub fn track_clip(
     let mut frames = Vec::with_capacity(info.frames_declared.min(1 << 20) as usize);
     let mut pose_s = 0.0;
     let mut plate_s = 0.0;
-    engine.plate.reset();
+    engine.plate = PlateTracker::new(PlateConfig::default());
     let (tracker, plate_tracker) = (&mut engine.tracker, &mut engine.plate);
     let (decode_result, pose_result) = std::thread::scope(|s| {
         let decoder = s.spawn(move || -> Result<(VideoReader, f64), VideoError> {

@@ -49,8 +49,9 @@ use crate::pose::{joint, PoseObservation};
 use circle::{Circle, CircleFinder, Search};
 
 /// Plate aspects (width / height) tried when acquiring: a camera turned off the bar's line shows
-/// the plate as an upright ellipse (0.7 is about 45 deg).
-const ACQUIRE_ASPECTS: [f64; 4] = [1.0, 0.85, 0.7, 0.55];
+/// the plate as an upright ellipse (0.85 is about 30 deg; narrower ones were tried and lost to
+/// plate hubs seen obliquely, and 45 deg views take the bar from the hands anyway).
+const ACQUIRE_ASPECTS: [f64; 2] = [1.0, 0.85];
 
 /// Why a frame could not be searched.
 #[derive(Debug, thiserror::Error)]
@@ -103,8 +104,8 @@ pub struct PlateConfig {
     pub min_edge_grey_per_px: f64,
     /// [`PlateTracker::follow`]: plausible plate diameters as multiples of the torso length
     /// (shoulder-hip distance). A 450 mm plate measured 0.92-1.55x (median 1.17) on the
-    /// prototype's clips; the plate is nearer the camera than the lifter (1.8x on a clip filmed
-    /// from 1.8 m).
+    /// prototype's clips; the plate is nearer the camera than the lifter. Wider admits large
+    /// phantom circles around the lifter in cluttered scenes.
     pub diameter_torso_range: (f64, f64),
     /// [`PlateTracker::follow`]: a plate whose centre stays further than this many diameters from
     /// the hands for [`PlateConfig::max_far_from_hands_s`] is dropped.
@@ -122,11 +123,11 @@ impl Default for PlateConfig {
             track_search_frac: 0.3,
             track_prior_sigma_frac: 0.25,
             track_diameter_change_frac: 0.08,
-            acquire_search_frac: 1.3,
-            acquire_prior_sigma_frac: 0.7,
+            acquire_search_frac: 0.8,
+            acquire_prior_sigma_frac: 0.5,
             min_edge_grey_per_px: 3.0,
-            diameter_torso_range: (0.8, 2.0),
-            max_hands_distance_frac: 1.5,
+            diameter_torso_range: (0.8, 1.7),
+            max_hands_distance_frac: 1.0,
             max_far_from_hands_s: 0.7,
         }
     }
@@ -176,7 +177,13 @@ pub struct PlateTracker {
     recent_d: std::collections::VecDeque<f64>,
     /// Width over height of the plate being followed.
     aspect: f64,
+    /// When acquisition was last tried (s); it is retried every [`ACQUIRE_EVERY_S`].
+    last_acquire_s: Option<f64>,
 }
+
+/// While no plate is followed, acquisition (several aspects over a wide window, the costly
+/// search) is tried at most this often: a lifter sets up for far longer.
+const ACQUIRE_EVERY_S: f64 = 0.1;
 
 /// Measured diameters kept for the reference size.
 const RECENT_DIAMETERS: usize = 15;
@@ -188,6 +195,7 @@ impl PlateTracker {
             far_since_s: None,
             recent_d: std::collections::VecDeque::with_capacity(RECENT_DIAMETERS),
             aspect: 1.0,
+            last_acquire_s: None,
         }
     }
 
@@ -223,8 +231,12 @@ impl PlateTracker {
             (None, Some(last)) => (0.5 * last.d, 2.0 * last.d),
             (None, None) => return Ok(None),
         };
-        if self.last.is_none() && hands.is_none() {
-            return Ok(None);
+        if self.last.is_none() {
+            let recently = self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < ACQUIRE_EVERY_S);
+            if hands.is_none() || recently {
+                return Ok(None);
+            }
+            self.last_acquire_s = Some(t_s);
         }
         let obs = self.track(frame, t_s, hands, range)?;
         if let (Some(o), Some(h)) = (obs, hands) {
@@ -272,7 +284,8 @@ impl PlateTracker {
                 let dt = (t_s - last.t_s).max(0.0);
                 let (px, py) = (last.x + self.velocity.0 * dt, last.y + self.velocity.1 * dt);
                 // Narrow the radius range around the recent diameters, within the hint when they
-                // overlap (the hint is coarse, the plate's own size is not).
+                // overlap (the hint is coarse, the plate's own size is not; but without the hint
+                // a followed size can wander onto larger circles over re-acquisitions).
                 let d_ref = self.reference_diameter_px().unwrap_or(last.d);
                 let lo = d_ref * (1.0 - cfg.track_diameter_change_frac);
                 let hi = d_ref * (1.0 + cfg.track_diameter_change_frac);
