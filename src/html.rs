@@ -727,7 +727,10 @@ fn bar_path_plot(h: &mut String, report: &Report) {
             let a = s.t_s.partition_point(|t| *t < r.rep.start_s);
             let b = s.t_s.partition_point(|t| *t <= r.rep.end_s);
             let b = b.min(s.bar_x_midfoot_torso.len()).min(s.bar_height_torso.len()).max(a);
-            thin(a..b).map(|i| Some((k * s.bar_x_midfoot_torso[i]?, k * s.bar_height_torso[i]?))).collect()
+            // Heights from the rep's own floor position: the feet's floor line is at the body's
+            // depth, the plate nearer the camera, so absolute heights would mix the two.
+            let floor = r.rep.bar_floor_torso;
+            thin(a..b).map(|i| Some((k * s.bar_x_midfoot_torso[i]?, k * (s.bar_height_torso[i]? - floor)))).collect()
         })
         .collect();
     let _ = write!(h, "<figure class=\"card\"><figcaption>Bar path per rep ({what}), to scale</figcaption>");
@@ -746,7 +749,7 @@ fn bar_path_plot(h: &mut String, report: &Report) {
     let yr = (cy - 0.5 * per_px * ph, cy + 0.5 * per_px * ph);
     let step = nice_step(per_px * ph, 6.0);
     let a = Axes { x: (xr.0, xr.1, step), y: (yr.0, yr.1, step), ..frame };
-    a.open(h, "Bar path per rep", &format!("bar ahead of mid-foot ({unit})"), &format!("bar height ({unit})"));
+    a.open(h, "Bar path per rep", &format!("bar ahead of mid-foot ({unit})"), &format!("bar height above its floor position ({unit})"));
     let _ = write!(
         h,
         "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#6b7280\" stroke-dasharray=\"4 4\"/>\
