@@ -218,6 +218,14 @@ fn plate_centres_match_hand_labels() {
     assert!(median <= 0.05 && p90 <= 0.15, "median {:.3}, p90 {:.3} of the diameter\n{table}", median, p90);
 }
 
+/// Barbell clips whose near plate cannot be seen at setup, as seen by eye (the bar is then the
+/// hands, correctly).
+const NEAR_PLATE_HIDDEN_AT_SETUP: [(&str, &str); 1] = [(
+    "siriwan_edited7",
+    "camera about 45 deg to the bar: at setup the near plate is below the frame and behind the \
+     lifter's shins; the plate in view is the far one",
+)];
+
 /// `Some(true)` for side-view barbell deadlifts (the near plate faces the camera), `Some(false)`
 /// for the kettlebell clips, `None` for the rest (front and 45 deg views, other lifts).
 fn lift_kind(lift_type: &str, camera_view: &str) -> Option<bool> {
@@ -240,10 +248,12 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
     let (lift_col, view_col) = (col("lift_type"), col("camera_view"));
     let mut failures = String::new();
     let mut table = String::new();
+    let (mut plate_reps, mut plate_reps_measured) = (0, 0);
     for line in manifest.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
         let stem = cols[0].trim_end_matches(".mp4");
         let Some(barbell) = lift_kind(cols[lift_col], cols[view_col]) else { continue };
+        let barbell = barbell && !NEAR_PLATE_HIDDEN_AT_SETUP.iter().any(|(clip, _)| *clip == stem);
         let report = analysis::analyze(&tracks[stem], &Config::default());
         let roms: Vec<String> =
             report.reps.iter().map(|r| r.metrics.rom_cm.map_or("-".into(), |v| format!("{v:.0}"))).collect();
@@ -275,10 +285,15 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
                 None => {}
             }
         }
-        let measured = report.reps.iter().filter(|r| r.metrics.rom_cm.is_some()).count();
-        if want == BarSource::Plate && measured == 0 && !report.reps.is_empty() {
-            let _ = writeln!(failures, "{stem}: no rep has a range of motion");
+        if want == BarSource::Plate {
+            plate_reps += report.reps.len();
+            plate_reps_measured += report.reps.iter().filter(|r| r.metrics.rom_cm.is_some()).count();
         }
+    }
+    // A rep gets no cm figures when the plate was not followed over most of its pull; that must
+    // stay the exception.
+    if (plate_reps_measured as f64) < 0.75 * plate_reps as f64 {
+        let _ = writeln!(failures, "only {plate_reps_measured} of {plate_reps} reps on plate clips have a range of motion");
     }
     eprintln!("bar per clip:\n{table}");
     assert!(failures.is_empty(), "{failures}\nall clips:\n{table}");
