@@ -12,10 +12,11 @@
 //!
 //! Lengths are divided by the lifter's own torso length (median shoulder-hip distance), so they
 //! do not depend on how far the camera is; heights are above the floor (the feet's lowest
-//! point, which does not move in a deadlift). The bar is the plate's centre when `barpath` kept
-//! the plate (its gaps bridged by the hands plus their median offset from the plate), else the
-//! hands (mean of the wrists). Bar distances to the body use the bar point at the body's depth.
-//! With a plate, `plate_*_mm` series give the bar's own motion in millimetres.
+//! point, which does not move in a deadlift). Bar heights and speed in torso units (which time
+//! the reps) come from the hands (mean of the wrists). Bar distances to the body use the plate's
+//! bar point at the body's depth when `barpath` kept the plate (gaps bridged by the hands plus
+//! their median offset), else the hands. With a plate, `plate_*_mm` series give the bar's own
+//! motion in millimetres.
 
 use crate::barpath::{BarPath, BarSource};
 use crate::signal;
@@ -138,9 +139,12 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         _ => ankle[i].map(|a| a.x),
     }));
     let height = |p: Option<P2>| p.map(|p| (p.y - floor_y_px) / torso_px);
-    let (bar_pt, bar_body) = match bar.source {
-        BarSource::Plate => (bridged(&bar.plate, wrist), bridged(&bar.bar_at_body, wrist)),
-        BarSource::Hands => (wrist.to_vec(), wrist.to_vec()),
+    // Rep timing and the torso-unit bar measures stay on the hands (validated on the clips; on
+    // two of them the plate-driven timing moved floor breaks and lost a rep); bar distances to
+    // the body use the plate.
+    let bar_body = match bar.source {
+        BarSource::Plate => bridged(&bar.bar_at_body, wrist),
+        BarSource::Hands => wrist.to_vec(),
     };
     let mm = bar.scale.map(|s| s.mm_per_px);
     let plate_x_mm: Vec<Option<f64>> = bar.plate.iter().map(|p| Some(p.as_ref()?.x * mm?)).collect();
@@ -186,7 +190,7 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
         }
         k.back_bend_deg[i] = track.back[i].as_ref().and_then(|b| back_bend_deg(&b.widths));
-        k.bar_height_torso[i] = height(bar_pt[i]);
+        k.bar_height_torso[i] = height(wrist[i]);
         k.hip_height_torso[i] = height(hip[i]);
         k.shoulder_height_torso[i] = height(sh[i]);
         k.knee_height_torso[i] = height(knee[i]);
