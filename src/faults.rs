@@ -92,13 +92,14 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
     });
     let c = &cfg.bar_away_from_shins;
     let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
-    match (m.bar_to_shin_setup_cm, m.bar_to_midfoot_setup_cm) {
-        // With the plate: centimetres from the shin line (joint centres), or from mid-foot.
-        (Some(shin), _) if knees_plausible => {
-            add("bar_away_from_shins", fb, Some(shin), "cm", &|v| grade_high(v, c.warn_shin_cm, c.fault_shin_cm))
-        }
-        (_, Some(foot)) => {
+    match (m.bar_to_midfoot_setup_cm, m.bar_to_shin_setup_cm) {
+        // With the plate, in cm: from mid-foot (the feet stay in view; the knees that make the
+        // shin line are often behind the plate), or from the shin line when the feet are not seen.
+        (Some(foot), _) => {
             add("bar_away_from_shins", fb, Some(foot), "cm", &|v| grade_high(v, c.warn_midfoot_cm, c.fault_midfoot_cm))
+        }
+        (None, Some(shin)) if knees_plausible => {
+            add("bar_away_from_shins", fb, Some(shin), "cm", &|v| grade_high(v, c.warn_shin_cm, c.fault_shin_cm))
         }
         _ => {
             let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };

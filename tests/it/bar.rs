@@ -272,13 +272,13 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
         if report.bar.source != want {
             let _ = writeln!(failures, "{stem}: source {:?}, expected {want:?}", report.bar.source);
         }
-        // "Roughly 45-75 cm": within 3 cm of it, for reps seen from the floor (setup before
+        // "Roughly 45-75 cm": within 5 cm of it, for reps seen from the floor (setup before
         // the floor break) on clips whose plate scale the analysis did not itself question.
         let scale_questioned = report.warnings.iter().any(|w| w.code == "plate_scale_implausible");
         for r in &report.reps {
             let from_floor = r.rep.floor_break_s - report.series.t_s.first().copied().unwrap_or(0.0) > 0.1;
             match r.metrics.rom_cm {
-                Some(v) if (42.0..=78.0).contains(&v) || scale_questioned || !from_floor => {}
+                Some(v) if (40.0..=80.0).contains(&v) || scale_questioned || !from_floor => {}
                 Some(v) => {
                     let _ = writeln!(failures, "{stem} rep {}: range of motion {v:.1} cm", r.rep.index);
                 }
