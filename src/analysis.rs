@@ -4,15 +4,15 @@
 
 use crate::barpath::{self, BarPath, BarSource};
 use crate::config::{BarConfig, Config};
-use crate::kinematics::Kinematics;
-use crate::track::{Facing, Joint, Track, P2};
 use crate::faults;
 use crate::kinematics;
+use crate::kinematics::Kinematics;
 use crate::metrics;
 use crate::posetrack::PoseTrack;
 use crate::report::{BarReport, RepReport, Report, Scale, Series, SetSummary, Warning, SCHEMA_VERSION};
 use crate::reps::{self, RepNote};
 use crate::track;
+use crate::track::{Facing, Joint, Track, P2};
 
 /// Analyses one clip's pose track.
 pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
@@ -55,7 +55,9 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     if let Some(reason) = &bar.hands_reason {
         warnings.push(Warning {
             code: "no_plate",
-            message: format!("{reason}: the bar is taken at the hands, and distances and speeds are in body lengths, not cm and m/s"),
+            message: format!(
+                "{reason}: the bar is taken at the hands, and distances and speeds are in body lengths, not cm and m/s"
+            ),
         });
     }
     let seg = reps::segment(&kin, &cfg.reps);
@@ -163,12 +165,7 @@ fn bar_report(track: &Track, bar: &BarPath, cfg: &BarConfig) -> BarReport {
         BarSource::Hands => track.joint(Joint::Wrist),
     };
     let to_frame_x = |x: f64| if track.facing == Facing::Left { track.frame_width - x } else { x };
-    let path = track
-        .t_s
-        .iter()
-        .zip(points)
-        .filter_map(|(&t, p)| p.map(|p| [t, to_frame_x(p.x), -p.y]))
-        .collect();
+    let path = track.t_s.iter().zip(points).filter_map(|(&t, p)| p.map(|p| [t, to_frame_x(p.x), -p.y])).collect();
     BarReport {
         source: bar.source,
         point: match bar.source {

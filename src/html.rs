@@ -749,7 +749,12 @@ fn bar_path_plot(h: &mut String, report: &Report) {
     let yr = (cy - 0.5 * per_px * ph, cy + 0.5 * per_px * ph);
     let step = nice_step(per_px * ph, 6.0);
     let a = Axes { x: (xr.0, xr.1, step), y: (yr.0, yr.1, step), ..frame };
-    a.open(h, "Bar path per rep", &format!("bar ahead of mid-foot ({unit})"), &format!("bar height above its floor position ({unit})"));
+    a.open(
+        h,
+        "Bar path per rep",
+        &format!("bar ahead of mid-foot ({unit})"),
+        &format!("bar height above its floor position ({unit})"),
+    );
     let _ = write!(
         h,
         "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#6b7280\" stroke-dasharray=\"4 4\"/>\

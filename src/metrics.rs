@@ -105,10 +105,13 @@ fn plate_metrics(
                 continue;
             };
             if y >= level {
-                return Some((i, match prev {
-                    Some((t0, y_prev)) if y > y_prev => t0 + (level - y_prev) / (y - y_prev) * (k.t_s[i] - t0),
-                    _ => k.t_s[i],
-                }));
+                return Some((
+                    i,
+                    match prev {
+                        Some((t0, y_prev)) if y > y_prev => t0 + (level - y_prev) / (y - y_prev) * (k.t_s[i] - t0),
+                        _ => k.t_s[i],
+                    },
+                ));
             }
             prev = Some((k.t_s[i], y));
         }

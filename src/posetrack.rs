@@ -139,9 +139,16 @@ impl PoseFrame {
     pub fn new(i: u64, t_s: f64, obs: Option<&PoseObservation>) -> Self {
         let t_s = round_to(t_s, 6);
         match obs {
-            None => {
-                PoseFrame { i, t_s, landmarks: None, presence: None, roi: None, detected: false, back: None, plate: None }
-            }
+            None => PoseFrame {
+                i,
+                t_s,
+                landmarks: None,
+                presence: None,
+                roi: None,
+                detected: false,
+                back: None,
+                plate: None,
+            },
             Some(o) => PoseFrame {
                 i,
                 t_s,

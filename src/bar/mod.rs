@@ -190,7 +190,10 @@ const RECENT_DIAMETERS: usize = 15;
 
 impl PlateTracker {
     pub fn new(cfg: PlateConfig) -> PlateTracker {
-        PlateTracker { cfg, finder: CircleFinder::default(), last: None,
+        PlateTracker {
+            cfg,
+            finder: CircleFinder::default(),
+            last: None,
             velocity: (0.0, 0.0),
             far_since_s: None,
             recent_d: std::collections::VecDeque::with_capacity(RECENT_DIAMETERS),
@@ -240,7 +243,8 @@ impl PlateTracker {
         }
         let obs = self.track(frame, t_s, hands, range)?;
         if let (Some(o), Some(h)) = (obs, hands) {
-            let far = (o.center_x_px - h.0).hypot(o.center_y_px - h.1) > self.cfg.max_hands_distance_frac * o.diameter_px;
+            let far =
+                (o.center_x_px - h.0).hypot(o.center_y_px - h.1) > self.cfg.max_hands_distance_frac * o.diameter_px;
             match (far, self.far_since_s) {
                 (false, _) => self.far_since_s = None,
                 (true, None) => self.far_since_s = Some(t_s),

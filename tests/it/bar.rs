@@ -72,7 +72,13 @@ fn synthetic_plate_path_gives_range_of_motion_and_velocity() {
         let (track, truth) = synth::generate(&spec);
         let report = analysis::analyze(&track, &cfg);
         if report.bar.source != BarSource::Plate || report.reps.len() != truth.reps.len() {
-            let _ = writeln!(failures, "{name}: source {:?}, {} reps (truth {})", report.bar.source, report.reps.len(), truth.reps.len());
+            let _ = writeln!(
+                failures,
+                "{name}: source {:?}, {} reps (truth {})",
+                report.bar.source,
+                report.reps.len(),
+                truth.reps.len()
+            );
             continue;
         }
         let want_mm_per_px = 1000.0 / truth.pixels_per_m;
@@ -92,7 +98,11 @@ fn synthetic_plate_path_gives_range_of_motion_and_velocity() {
                 match got {
                     Some(g) if (g / want - 1.0).abs() <= tol => {}
                     _ => {
-                        let _ = writeln!(failures, "{name} rep {}: {what} {got:?}, truth {want:.3} (tolerance {tol})", r + 1);
+                        let _ = writeln!(
+                            failures,
+                            "{name} rep {}: {what} {got:?}, truth {want:.3} (tolerance {tol})",
+                            r + 1
+                        );
                     }
                 }
             }
@@ -131,7 +141,10 @@ fn without_a_plate_the_bar_is_the_hands_and_says_why() {
     assert_eq!(report.bar.source, BarSource::Hands);
     assert!(report.bar.reason.is_some() && report.bar.mm_per_px.is_none());
     assert!(report.warnings.iter().any(|w| w.code == "no_plate"));
-    assert!(report.reps.iter().all(|r| r.metrics.rom_cm.is_none() && r.metrics.mean_concentric_velocity_m_per_s.is_none()));
+    assert!(report
+        .reps
+        .iter()
+        .all(|r| r.metrics.rom_cm.is_none() && r.metrics.mean_concentric_velocity_m_per_s.is_none()));
     assert_eq!(report.reps.len(), 2);
 }
 
@@ -180,7 +193,9 @@ fn plate_centres_match_hand_labels() {
     let Some(tracks) = common::all_tracks() else { return };
     let labels = labels();
     // Clips the analysis finds not side-on take the bar from the hands: listed, not scored.
-    let side_on = |clip: &str| !analysis::analyze(&tracks[clip], &Config::default()).warnings.iter().any(|w| w.code == "not_side_view");
+    let side_on = |clip: &str| {
+        !analysis::analyze(&tracks[clip], &Config::default()).warnings.iter().any(|w| w.code == "not_side_view")
+    };
     let (scored, skipped): (Vec<&Label>, Vec<&Label>) = labels.iter().partition(|l| side_on(&l.clip));
     let clips: std::collections::BTreeSet<&str> = scored.iter().map(|l| l.clip.as_str()).collect();
     let skipped_clips: std::collections::BTreeSet<&str> = skipped.iter().map(|l| l.clip.as_str()).collect();
@@ -264,7 +279,11 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
             report.bar.plate_diameter_px.unwrap_or(f64::NAN),
             report.reps.len(),
             roms.join(", "),
-            if report.warnings.iter().any(|w| w.code == "plate_scale_implausible") { " (scale questioned)" } else { "" }
+            if report.warnings.iter().any(|w| w.code == "plate_scale_implausible") {
+                " (scale questioned)"
+            } else {
+                ""
+            }
         );
         // A barbell clip the view check finds not side-on takes the hands, and says so.
         let side_on = !report.warnings.iter().any(|w| w.code == "not_side_view");
@@ -293,7 +312,8 @@ fn barbell_clips_use_the_plate_and_kettlebells_the_hands_with_plausible_range_of
     // A rep gets no cm figures when the plate was not followed over most of its pull; that must
     // stay the exception.
     if (plate_reps_measured as f64) < 0.75 * plate_reps as f64 {
-        let _ = writeln!(failures, "only {plate_reps_measured} of {plate_reps} reps on plate clips have a range of motion");
+        let _ =
+            writeln!(failures, "only {plate_reps_measured} of {plate_reps} reps on plate clips have a range of motion");
     }
     eprintln!("bar per clip:\n{table}");
     assert!(failures.is_empty(), "{failures}\nall clips:\n{table}");
