@@ -22,7 +22,7 @@
 //!    run (`lowpass_cutoff_hz`: the plate's centre is far steadier than a landmark). Velocities are taken on this, so never across a gap.
 
 use crate::config::{BarConfig, TrackConfig};
-use crate::pose::joint;
+use crate::pose::{joint, weighted_pair};
 use crate::posetrack::PoseTrack;
 use crate::signal;
 use crate::track::{Facing, Track, P2};
@@ -65,11 +65,9 @@ pub struct BarPath {
     pub plate_fraction: f64,
 }
 
-/// Raw hands (visibility-weighted wrists), image pixels.
+/// Raw hands (visibility-weighted wrists), image pixels: where the pipeline looked for the plate.
 fn hands_px(l: &[[f64; 3]]) -> Option<(f64, f64)> {
-    let (a, b) = (l[joint::LEFT_WRIST], l[joint::RIGHT_WRIST]);
-    let (wa, wb) = (a[2].max(0.01), b[2].max(0.01));
-    Some(((wa * a[0] + wb * b[0]) / (wa + wb), (wa * a[1] + wb * b[1]) / (wa + wb)))
+    weighted_pair(l[joint::LEFT_WRIST], l[joint::RIGHT_WRIST], 0.0)
 }
 
 /// Index ranges (inclusive) of consistent plate measurements.
@@ -127,7 +125,9 @@ fn moves_with_hands(poses: &PoseTrack, (a, b): (usize, usize), cfg: &BarConfig) 
 /// otherwise the plate's scale does not hold across the image and the hands are used.
 pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &TrackConfig, side_view: bool) -> BarPath {
     let n = poses.frames.len();
-    let with_pose = poses.frames.iter().filter(|f| f.landmarks.is_some()).count().max(1);
+    // Frames where the lifter or the plate was seen (the plate is followed through short pose
+    // losses).
+    let with_pose = poses.frames.iter().filter(|f| f.landmarks.is_some() || f.plate.is_some()).count().max(1);
     let mut kept = vec![false; n];
     for seg in segments(poses, cfg.max_gap_s) {
         let long_enough = poses.frames[seg.1].t_s - poses.frames[seg.0].t_s >= cfg.min_segment_s;

@@ -49,7 +49,6 @@ pub struct Kinematics {
     pub bar_to_shin_torso: Vec<Option<f64>>,
     /// Bar vertical velocity, torso lengths per second.
     pub bar_velocity_torso_per_s: Vec<Option<f64>>,
-    pub bar_source: BarSource,
     /// Millimetres per pixel at the lifter's midline (with a plate).
     pub body_mm_per_px: Option<f64>,
     /// The plate centre (with a plate; `None` where it was not followed), millimetres in the
@@ -168,7 +167,6 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         bar_x_midfoot_torso: vec![None; n],
         bar_to_shin_torso: vec![None; n],
         bar_velocity_torso_per_s: vec![None; n],
-        bar_source: bar.source,
         body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
         plate_x_mm,
         plate_y_mm,

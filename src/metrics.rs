@@ -61,37 +61,21 @@ pub struct RepMetrics {
     pub bar_forward_drift_cm: Option<f64>,
 }
 
-/// The plate-based figures of one rep, in cm and m/s.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct PlateRepMetrics {
-    rom_cm: Option<f64>,
-    mcv_m_per_s: Option<f64>,
-    peak_m_per_s: Option<f64>,
-    bar_to_shin_cm: Option<f64>,
-    bar_to_midfoot_cm: Option<f64>,
-    drift_cm: Option<f64>,
-}
-
-/// Plate-based figures, when the plate was followed over at least `min_coverage` of the pull
-/// and seen during setup.
-fn plate_metrics(
-    k: &Kinematics,
-    rep: &Rep,
-    setup: std::ops::RangeInclusive<usize>,
-    min_coverage: f64,
-) -> PlateRepMetrics {
+/// The plate-based figures (cm, m/s; every other field left at its default), when the plate was
+/// followed over at least `min_coverage` of the pull.
+fn plate_metrics(k: &Kinematics, rep: &Rep, setup: std::ops::RangeInclusive<usize>, min_coverage: f64) -> RepMetrics {
     let f = rep.frames;
-    let Some(body_mm_per_px) = k.body_mm_per_px else { return PlateRepMetrics::default() };
+    let Some(body_mm_per_px) = k.body_mm_per_px else { return RepMetrics::default() };
     let pull = f.floor_break..=f.lockout;
     let seen = pull.clone().filter(|&i| k.plate_y_mm[i].is_some()).count();
     // The bar's height at setup; when the plate was found only as the bar left the floor, its
     // height at the floor break (the bar has barely moved there).
     let setup_y = mean(setup.clone().map(|i| k.plate_y_mm[i])).or(k.plate_y_mm[f.floor_break]);
     let (Some(y0), true) = (setup_y, seen as f64 >= min_coverage * pull.clone().count() as f64) else {
-        return PlateRepMetrics::default();
+        return RepMetrics::default();
     };
     let top_range = f.floor_break..=f.descent.max(f.lockout);
-    let Some(y_top) = max_of(top_range.clone().map(|i| k.plate_y_mm[i])) else { return PlateRepMetrics::default() };
+    let Some(y_top) = max_of(top_range.clone().map(|i| k.plate_y_mm[i])) else { return RepMetrics::default() };
     let rom_mm = y_top - y0;
     // Mean concentric velocity between 5 % and 95 % of the rise (crossing times interpolated
     // between frames): where exactly the bar leaves the floor and settles at the top is a matter
@@ -126,13 +110,14 @@ fn plate_metrics(
     let peak = max_of((f.floor_break..=end.unwrap_or(f.lockout)).map(|i| k.plate_velocity_m_per_s[i]));
     let torso_cm = k.torso_px * body_mm_per_px / 10.0;
     let x0 = k.plate_x_mm[f.floor_break];
-    PlateRepMetrics {
+    RepMetrics {
         rom_cm: Some(rom_mm / 10.0),
-        mcv_m_per_s: mcv,
-        peak_m_per_s: peak,
-        bar_to_shin_cm: mean(setup.clone().map(|i| k.bar_to_shin_torso[i])).map(|v| v * torso_cm),
-        bar_to_midfoot_cm: mean(setup.map(|i| k.bar_x_midfoot_torso[i])).map(|v| v * torso_cm),
-        drift_cm: x0.and_then(|x0| max_of(pull.map(|i| k.plate_x_mm[i].map(|x| (x - x0) / 10.0)))),
+        mean_concentric_velocity_m_per_s: mcv,
+        peak_concentric_velocity_m_per_s: peak,
+        bar_to_shin_setup_cm: mean(setup.clone().map(|i| k.bar_to_shin_torso[i])).map(|v| v * torso_cm),
+        bar_to_midfoot_setup_cm: mean(setup.map(|i| k.bar_x_midfoot_torso[i])).map(|v| v * torso_cm),
+        bar_forward_drift_cm: x0.and_then(|x0| max_of(pull.map(|i| k.plate_x_mm[i].map(|x| (x - x0) / 10.0)))),
+        ..RepMetrics::default()
     }
 }
 
@@ -252,7 +237,6 @@ pub fn measure(
         (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
         _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
     };
-    let plate = plate_metrics(k, rep, setup.clone(), min_plate_coverage);
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
@@ -281,11 +265,6 @@ pub fn measure(
         bar_rise_torso: rise,
         mean_concentric_speed_torso_per_s: mean_speed,
         peak_concentric_speed_torso_per_s: peak_speed,
-        rom_cm: plate.rom_cm,
-        mean_concentric_velocity_m_per_s: plate.mcv_m_per_s,
-        peak_concentric_velocity_m_per_s: plate.peak_m_per_s,
-        bar_to_shin_setup_cm: plate.bar_to_shin_cm,
-        bar_to_midfoot_setup_cm: plate.bar_to_midfoot_cm,
-        bar_forward_drift_cm: plate.drift_cm,
+        ..plate_metrics(k, rep, setup, min_plate_coverage)
     }
 }

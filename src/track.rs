@@ -14,7 +14,7 @@
 //! never from the labels.
 
 use crate::config::TrackConfig;
-use crate::pose::joint;
+use crate::pose::{joint, weighted_pair};
 use crate::posetrack::PoseTrack;
 use crate::signal;
 
@@ -178,15 +178,6 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
         })
         .collect();
     Track { t_s, facing, frame_width, frame_height: poses.video.height as f64, joints, back, quality: quality(poses) }
-}
-
-/// Visibility-weighted mean of a left/right pair; `None` when neither side is visible enough.
-fn weighted_pair(l: [f64; 3], r: [f64; 3], min_visibility: f64) -> Option<(f64, f64)> {
-    // A tiny floor keeps the weights defined when both sides are hidden but still wanted.
-    let weight = |v: f64| if v >= min_visibility { v.max(1e-3) } else { 0.0 };
-    let (wl, wr) = (weight(l[2]), weight(r[2]));
-    let w = wl + wr;
-    (w > 0.0).then(|| ((wl * l[0] + wr * r[0]) / w, (wl * l[1] + wr * r[1]) / w))
 }
 
 /// Toes ahead of heels and nose ahead of ears tell which way the lifter faces.

@@ -1,5 +1,5 @@
-//! One frame's circle search: colour edges in a window, gradient-direction voting for centres, a radius
-//! histogram per candidate centre, a least-squares refit and a rim-support score. Pixel
+//! One frame's circle search: colour edges in a window, gradient-direction voting for centres, a
+//! radius histogram per candidate centre, a least-squares refit and a rim-support score. Pixel
 //! coordinates are the frame's (x right, y down, pixel centres at integers). Buffers are kept
 //! between frames; the edge window keeps a constant size while the search size does, so OpenCV
 //! does not reallocate frame to frame.
@@ -178,14 +178,10 @@ impl CircleFinder {
         }
         {
             let (gx3, gy3) = (self.dx3.data_typed::<core::Vec3s>()?, self.dy3.data_typed::<core::Vec3s>()?);
-            let gx = self.dx.data_typed_mut::<i16>()?;
+            let (gx, gy) = (self.dx.data_typed_mut::<i16>()?, self.dy.data_typed_mut::<i16>()?);
             for (i, (a, b)) in gx3.iter().zip(gy3).enumerate() {
                 let c = strongest_channel(a, b);
                 gx[i] = a[c];
-            }
-            let gy = self.dy.data_typed_mut::<i16>()?;
-            for (i, (a, b)) in gx3.iter().zip(gy3).enumerate() {
-                let c = strongest_channel(a, b);
                 gy[i] = b[c];
             }
         }

@@ -36,8 +36,8 @@
 //! aspects (width / height) are tried by stretching the search region horizontally, and the
 //! best-supported one is kept while the plate is followed; the diameter is the ellipse's height.
 //!
-//! Not here: tilted ellipses (camera rolled or pitched far); sub-pixel edge positions; scene-cut detection (call
-//! [`PlateTracker::reset`] at a cut).
+//! Not here: tilted ellipses (camera rolled or pitched far); sub-pixel edge positions; scene-cut
+//! detection (call [`PlateTracker::reset`] at a cut).
 
 mod circle;
 #[cfg(test)]
@@ -45,7 +45,7 @@ mod tests;
 
 use opencv::{core, prelude::*};
 
-use crate::pose::{joint, PoseObservation};
+use crate::pose::{joint, weighted_pair, PoseObservation};
 use circle::{Circle, CircleFinder, Search};
 
 /// Plate aspects (width / height) tried when acquiring: a camera turned off the bar's line shows
@@ -396,10 +396,8 @@ impl PlateTracker {
 /// Where the bar is held: the visibility-weighted mean of the wrists (in a side view both project
 /// near the bar; the far one is often behind the plate, with low visibility).
 fn hands_px(pose: &PoseObservation) -> Option<(f64, f64)> {
-    let (l, r) = (pose.keypoints[joint::LEFT_WRIST], pose.keypoints[joint::RIGHT_WRIST]);
-    let (wl, wr) = (l.visibility.max(0.01), r.visibility.max(0.01));
-    let w = wl + wr;
-    Some(((wl * l.x + wr * r.x) / w, (wl * l.y + wr * r.y) / w)).filter(|(x, y)| x.is_finite() && y.is_finite())
+    let k = |i: usize| [pose.keypoints[i].x, pose.keypoints[i].y, pose.keypoints[i].visibility];
+    weighted_pair(k(joint::LEFT_WRIST), k(joint::RIGHT_WRIST), 0.0).filter(|(x, y)| x.is_finite() && y.is_finite())
 }
 
 /// Shoulder-centre to hip-centre distance (px).

@@ -83,6 +83,17 @@ pub mod joint {
     pub const RIGHT_FOOT_INDEX: usize = 32;
 }
 
+/// Visibility-weighted mean position of a left/right landmark pair (`[x, y, visibility]`);
+/// `None` when neither side is at least `min_visibility`. In profile both sides project close
+/// together, so the mean does not depend on the model's left/right labels.
+pub fn weighted_pair(l: [f64; 3], r: [f64; 3], min_visibility: f64) -> Option<(f64, f64)> {
+    // A tiny floor keeps the weights defined when both sides are hidden but still wanted.
+    let weight = |v: f64| if v >= min_visibility { v.max(1e-3) } else { 0.0 };
+    let (wl, wr) = (weight(l[2]), weight(r[2]));
+    let w = wl + wr;
+    (w > 0.0).then(|| ((wl * l[0] + wr * r[0]) / w, (wl * l[1] + wr * r[1]) / w))
+}
+
 /// A point in pixels of the upright frame.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Point {
