@@ -132,7 +132,11 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
             lumbar_flexion_deg: kin.back_bend_deg.clone(),
             hip_height_torso: kin.hip_height_torso.clone(),
             shoulder_height_torso: kin.shoulder_height_torso.clone(),
-            bar_height_torso: kin.bar_height_torso.clone(),
+            // The bar's path as drawn: the plate's centre when it is the bar, like the x series.
+            bar_height_torso: match bar.source {
+                BarSource::Plate => kin.plate_height_torso.clone(),
+                BarSource::Hands => kin.bar_height_torso.clone(),
+            },
             bar_x_midfoot_torso: kin.bar_x_midfoot_torso.clone(),
         },
         set: SetSummary { rep_count: seg.reps.len(), fastest_rep, speed_loss_pct, speed_basis, faults: set_faults },

@@ -727,9 +727,9 @@ fn bar_path_plot(h: &mut String, report: &Report) {
             let a = s.t_s.partition_point(|t| *t < r.rep.start_s);
             let b = s.t_s.partition_point(|t| *t <= r.rep.end_s);
             let b = b.min(s.bar_x_midfoot_torso.len()).min(s.bar_height_torso.len()).max(a);
-            // Heights from the rep's own floor position: the feet's floor line is at the body's
+            // Heights from the rep's lowest bar position: the feet's floor line is at the body's
             // depth, the plate nearer the camera, so absolute heights would mix the two.
-            let floor = r.rep.bar_floor_torso;
+            let floor = (a..b).filter_map(|i| s.bar_height_torso[i]).fold(f64::INFINITY, f64::min);
             thin(a..b).map(|i| Some((k * s.bar_x_midfoot_torso[i]?, k * (s.bar_height_torso[i]? - floor)))).collect()
         })
         .collect();

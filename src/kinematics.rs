@@ -57,6 +57,8 @@ pub struct Kinematics {
     pub plate_y_mm: Vec<Option<f64>>,
     /// Plate vertical velocity, metres per second (up positive); never across a gap.
     pub plate_velocity_m_per_s: Vec<Option<f64>>,
+    /// The plate centre's height above the floor line, torso lengths (for the bar-path plot).
+    pub plate_height_torso: Vec<Option<f64>>,
 }
 
 /// `primary` where known, else `fallback` moved by the median offset from it to `primary`.
@@ -171,6 +173,7 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         plate_x_mm,
         plate_y_mm,
         plate_velocity_m_per_s,
+        plate_height_torso: bar.plate.iter().map(|p| height(*p)).collect(),
     };
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {

@@ -177,11 +177,16 @@ impl Report {
             let m = &r.metrics;
             let _ = writeln!(
                 s,
-                "  rep {} ({:.2}-{:.2} s): pull {:.2} s, back bend at setup {}",
+                "  rep {} ({:.2}-{:.2} s): pull {:.2} s{}, back bend at setup {}",
                 r.rep.index,
                 r.rep.start_s,
                 r.rep.end_s,
                 m.concentric_s,
+                match (m.rom_cm, m.mean_concentric_velocity_m_per_s) {
+                    (Some(rom), Some(v)) => format!(" over {rom:.0} cm at {v:.2} m/s"),
+                    (Some(rom), None) => format!(" over {rom:.0} cm"),
+                    _ => String::new(),
+                },
                 m.lumbar_flexion_setup_deg.map_or("n/a".into(), |v| format!("{:.0} deg", v.round() + 0.0))
             );
             for f in &r.faults {
