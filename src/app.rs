@@ -408,14 +408,17 @@ fn analyze_clip(
     let bar = ui.clip_bar(&job.name, frames * passes);
     let on_progress = |p: Progress| bar.set_position(p.frames_done.min(frames));
     let result = pipeline::track_clip(engine, reader, &on_progress);
-    let (track, timings) = match result {
+    let (track, mut timings) = match result {
         Ok(r) => r,
         Err(e) => {
             ui.remove(&bar);
             return Err(e.into());
         }
     };
+    let t0 = std::time::Instant::now();
     let report = analysis::analyze(&track, cfg);
+    timings.analysis_s = t0.elapsed().as_secs_f64();
+    let t0 = std::time::Instant::now();
     let stills = if args.no_video {
         Vec::new()
     } else {
@@ -437,9 +440,12 @@ fn analyze_clip(
             }
         }
     };
+    timings.video_s = t0.elapsed().as_secs_f64();
     ui.remove(&bar);
+    let t0 = std::time::Instant::now();
     track.save(&job.out_dir.join("poses.json"))?;
     write_report(&job.out_dir, &report, &stills)?;
+    timings.write_s = t0.elapsed().as_secs_f64();
     Ok((report, timings))
 }
 
@@ -528,13 +534,19 @@ impl Ui {
 }
 
 fn print_timings(t: &Timings) {
-    let per_frame_ms = |s: f64| 1000.0 * s / t.frames.max(1) as f64;
-    println!("  end to end      {:8.1} frames/s  ({:.2} s for {} frames)", t.fps(), t.wall_s, t.frames);
-    println!("  decode thread   {:8.2} ms/frame", per_frame_ms(t.decode_s));
-    println!("  pose thread     {:8.2} ms/frame", per_frame_ms(t.pose_s));
-    println!("    crop + input  {:8.2} ms/frame", per_frame_ms(t.stages.crop_s));
-    println!("    landmark net  {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
-    println!("    landmark post {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
-    println!("    detector      {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
-    println!("    plate         {:8.2} ms/frame", per_frame_ms(t.plate_s));
+    let n = t.frames.max(1) as f64;
+    let per_frame_ms = |s: f64| 1000.0 * s / n;
+    let total_s = t.total_s();
+    println!("  end to end      {:8.1} frames/s  ({:.2} s for {} frames)", n / total_s.max(1e-9), total_s, t.frames);
+    println!("  tracking        {:8.1} frames/s  ({:.2} s: decode, pose and plate threads at once)", t.fps(), t.wall_s);
+    println!("    decode thread {:8.2} ms/frame", per_frame_ms(t.decode_s));
+    println!("    pose thread   {:8.2} ms/frame", per_frame_ms(t.pose_s));
+    println!("      crop+input  {:8.2} ms/frame", per_frame_ms(t.stages.crop_s));
+    println!("      landmarks   {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
+    println!("      post        {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
+    println!("      detector    {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
+    println!("    plate thread  {:8.2} ms/frame", per_frame_ms(t.plate_s));
+    println!("  analysis        {:8.2} ms/frame", per_frame_ms(t.analysis_s));
+    println!("  annotated video {:8.2} ms/frame", per_frame_ms(t.video_s));
+    println!("  writing outputs {:8.2} ms/frame", per_frame_ms(t.write_s));
 }

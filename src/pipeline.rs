@@ -1,5 +1,6 @@
-//! From a clip on disk to its pose track: decoding on one thread, pose inference on another,
-//! frames passed through a small pool of reused buffers so memory stays flat however long the clip.
+//! From a clip on disk to its pose track: decoding on one thread, pose inference on a second and
+//! the plate search on a third, frames passed through a small pool of reused buffers so memory
+//! stays flat however long the clip.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -9,12 +10,12 @@ use crate::bar::{BarError, PlateConfig, PlateTracker};
 use crate::pose::detector::{Detector, DETECTOR_SPEC};
 use crate::pose::landmarks::{LandmarkModel, LANDMARK_SPEC};
 use crate::pose::model::{Model, ModelError};
-use crate::pose::{PoseTracker, StageTimes, TrackerConfig};
+use crate::pose::{PoseObservation, PoseTracker, StageTimes, TrackerConfig};
 use crate::posetrack::{ModelMeta, PoseFrame, PoseTrack, VideoMeta, SCHEMA_VERSION};
 use crate::video::{Frame, VideoError, VideoReader};
 
 /// Frames in flight between the decoder and the pose thread.
-const FRAME_POOL: usize = 4;
+const FRAME_POOL: usize = 6;
 
 /// Why a clip could not be turned into a pose track.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,8 @@ pub enum PipelineError {
     Plate(#[from] BarError),
     #[error("the decoding thread stopped unexpectedly")]
     DecoderPanicked,
+    #[error("the plate tracking thread stopped unexpectedly")]
+    PlateStagePanicked,
 }
 
 /// Which model files to load.
@@ -82,13 +85,24 @@ pub struct Timings {
     /// Pose thread busy time, split below.
     pub pose_s: f64,
     pub stages: StageTimes,
-    /// Plate finding and following (on the pose thread, part of `pose_s`).
+    /// Plate thread busy time: finding and following the plate, beside the pose thread.
     pub plate_s: f64,
+    /// After tracking (filled in by the caller): the analysis from the pose track, the annotated
+    /// video's pass (decode, draw, encode), and writing the other outputs.
+    pub analysis_s: f64,
+    pub video_s: f64,
+    pub write_s: f64,
 }
 
 impl Timings {
+    /// Frames per second of tracking alone (decode, pose, plate).
     pub fn fps(&self) -> f64 {
         self.frames as f64 / self.wall_s.max(1e-9)
+    }
+
+    /// Whole clip: tracking, analysis, annotated video and outputs.
+    pub fn total_s(&self) -> f64 {
+        self.wall_s + self.analysis_s + self.video_s + self.write_s
     }
 }
 
@@ -112,12 +126,14 @@ pub fn track_clip(
     for _ in 0..FRAME_POOL {
         free_tx.send(Frame::default()).expect("receiver is alive");
     }
-    let mut frames = Vec::with_capacity(info.frames_declared.min(1 << 20) as usize);
-    let mut pose_s = 0.0;
-    let mut plate_s = 0.0;
+    let expected = info.frames_declared;
     engine.plate = PlateTracker::new(PlateConfig::default());
     let (tracker, plate_tracker) = (&mut engine.tracker, &mut engine.plate);
-    let (decode_result, pose_result) = std::thread::scope(|s| {
+    // Three stages, each on its own thread: decode -> pose -> plate. The plate search needs the
+    // frame's pose (hands and torso), and runs beside the next frame's landmark network, on the
+    // core the decoder leaves mostly idle.
+    let (posed_tx, posed_rx) = mpsc::sync_channel::<(Frame, Option<PoseObservation>)>(FRAME_POOL);
+    let (decode_result, pose_result, plate_result) = std::thread::scope(|s| {
         let decoder = s.spawn(move || -> Result<(VideoReader, f64), VideoError> {
             let mut busy_s = 0.0;
             while let Ok(mut frame) = free_rx.recv() {
@@ -130,28 +146,42 @@ pub fn track_clip(
             }
             Ok((reader, busy_s))
         });
-        let pose_result = (|| -> Result<(), PipelineError> {
-            for frame in full_rx.iter() {
+        let plates = s.spawn(move || -> Result<(Vec<PoseFrame>, f64), BarError> {
+            let mut frames = Vec::with_capacity(expected.min(1 << 20) as usize);
+            let mut busy_s = 0.0;
+            for (frame, obs) in posed_rx.iter() {
                 let t0 = Instant::now();
-                let obs = tracker.process(&frame.image, frame.t_s)?;
-                let t1 = Instant::now();
                 let plate = plate_tracker.follow(&frame.image, frame.t_s, obs.as_ref())?;
-                plate_s += t1.elapsed().as_secs_f64();
+                busy_s += t0.elapsed().as_secs_f64();
                 frames.push(PoseFrame::new(frame.index, frame.t_s, obs.as_ref()).with_plate(plate.as_ref()));
-                pose_s += t0.elapsed().as_secs_f64();
-                on_progress(Progress { frames_done: frames.len() as u64, frames_expected: info.frames_declared });
+                on_progress(Progress { frames_done: frames.len() as u64, frames_expected: expected });
                 // The decoder may already have finished; a closed pool is fine.
                 let _ = free_tx.send(frame);
             }
-            Ok(())
+            Ok((frames, busy_s))
+        });
+        let mut pose_s = 0.0;
+        let pose_result = (|| -> Result<f64, PipelineError> {
+            for frame in full_rx.iter() {
+                let t0 = Instant::now();
+                let obs = tracker.process(&frame.image, frame.t_s)?;
+                pose_s += t0.elapsed().as_secs_f64();
+                if posed_tx.send((frame, obs)).is_err() {
+                    // The plate stage stopped on an error; it is reported below.
+                    break;
+                }
+            }
+            Ok(pose_s)
         })();
-        // Stop the decoder if the pose thread failed early.
-        drop(free_tx);
+        // Stop the other stages if the pose stage failed early, and let the plate stage finish.
+        drop(posed_tx);
         drop(full_rx);
-        (decoder.join(), pose_result)
+        let plate_result = plates.join();
+        (decoder.join(), pose_result, plate_result)
     });
     let (reader, decode_s) = decode_result.map_err(|_| PipelineError::DecoderPanicked)??;
-    pose_result?;
+    let pose_s = pose_result?;
+    let (mut frames, plate_s) = plate_result.map_err(|_| PipelineError::PlateStagePanicked)??;
     reader.finish()?;
     if let [first, second, ..] = frames.as_mut_slice() {
         first.t_s = crate::video::repair_first_timestamp(first.t_s, second.t_s, info.fps, info.slowmo_factor);
@@ -174,6 +204,7 @@ pub fn track_clip(
         pose_s,
         stages: engine.tracker.times(),
         plate_s,
+        ..Timings::default()
     };
     Ok((track, timings))
 }

@@ -57,6 +57,11 @@ fn strongest_channel(a: &core::Vec3s, b: &core::Vec3s) -> usize {
     }
 }
 
+/// Plates are searched at a scale where the smallest radius looked for is about this (px).
+const WORK_R_MIN_PX: f64 = 60.0;
+/// Below this reduction the full-resolution search is kept (resizing would cost more than it saves).
+const MIN_SHRINK: f64 = 1.3;
+
 /// Candidate centres examined per frame.
 const MAX_CANDIDATES: usize = 8;
 /// A weaker ring further out is still chosen if its support is at least this share of the best
@@ -73,6 +78,8 @@ pub(super) struct CircleFinder {
     edges: core::Mat,
     mags: Vec<f32>,
     pts: Vec<EdgePt>,
+    /// Edge pixels near one candidate's rim, for its refit.
+    near: Vec<EdgePt>,
     acc: Vec<f32>,
     acc_smooth: Vec<f32>,
     peaks: Vec<(f32, usize)>,
@@ -88,9 +95,18 @@ impl CircleFinder {
     /// wide as it is tall: the camera turned about the vertical axis, off the bar's line, shows
     /// the plate narrower than tall. The region is stretched horizontally by 1 / aspect and
     /// searched for a circle; the result is in frame pixels, with the *height* as its diameter.
+    ///
+    /// Large plates are searched at a reduced scale, so that the smallest radius looked for is
+    /// about [`WORK_R_MIN_PX`]: a 1080p plate is 300-400 px across, and its rim is found as well
+    /// from a third of the pixels (the refit averages hundreds of rim points either way), at a
+    /// tenth of the cost.
     pub fn find_with_aspect(&mut self, frame: &core::Mat, s: &Search, aspect: f64) -> Result<Option<Circle>, BarError> {
-        if (aspect - 1.0).abs() < 1e-6 {
+        let shrink = (s.r_min_px / WORK_R_MIN_PX).max(1.0);
+        if (aspect - 1.0).abs() < 1e-6 && shrink < MIN_SHRINK {
             return self.find(frame, s);
+        }
+        if frame.typ() != core::CV_8UC3 {
+            return Err(BarError::BadFrame { cv_type: frame.typ() });
         }
         let (w, h) = (frame.cols(), frame.rows());
         let reach = s.half_size_px + s.r_max_px + 8.0;
@@ -99,21 +115,36 @@ impl CircleFinder {
         let y0 = ((s.center.1 - reach).floor() as i32).clamp(0, h - 1);
         let y1 = ((s.center.1 + reach).ceil() as i32).clamp(y0 + 1, h);
         let crop = core::Rect::new(x0, y0, x1 - x0, y1 - y0);
-        let stretched_w = ((crop.width as f64 / aspect).round() as i32).max(1);
-        let fx = stretched_w as f64 / crop.width as f64;
-        imgproc::resize(
-            &core::Mat::roi(frame, crop)?,
-            &mut self.stretched,
-            core::Size::new(stretched_w, crop.height),
-            0.0,
-            0.0,
-            imgproc::INTER_LINEAR,
-        )?;
-        let inner = Search { center: ((s.center.0 - x0 as f64) * fx, s.center.1 - y0 as f64), ..*s };
+        let fy = 1.0 / shrink;
+        let fx = fy / aspect;
+        let size = core::Size::new(
+            ((crop.width as f64 * fx).round() as i32).max(1),
+            ((crop.height as f64 * fy).round() as i32).max(1),
+        );
+        // Exact factors after rounding, so coordinates map back without a drift.
+        let (fx, fy) = (size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64);
+        let interpolation = if fy < 1.0 { imgproc::INTER_AREA } else { imgproc::INTER_LINEAR };
+        imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.stretched, size, 0.0, 0.0, interpolation)?;
+        // Pixel centres: frame x maps to (x - x0 + 0.5) * fx - 0.5 in the resized region.
+        let to_x = |x: f64| (x - x0 as f64 + 0.5) * fx - 0.5;
+        let to_y = |y: f64| (y - y0 as f64 + 0.5) * fy - 0.5;
+        let inner = Search {
+            center: (to_x(s.center.0), to_y(s.center.1)),
+            half_size_px: s.half_size_px * fy,
+            r_min_px: s.r_min_px * fy,
+            r_max_px: s.r_max_px * fy,
+            prior_sigma_px: s.prior_sigma_px * fy,
+            ..*s
+        };
         let stretched = std::mem::take(&mut self.stretched);
         let found = self.find(&stretched, &inner);
         self.stretched = stretched;
-        Ok(found?.map(|c| Circle { x: c.x / fx + x0 as f64, y: c.y + y0 as f64, ..c }))
+        Ok(found?.map(|c| Circle {
+            x: (c.x + 0.5) / fx - 0.5 + x0 as f64,
+            y: (c.y + 0.5) / fy - 0.5 + y0 as f64,
+            r: c.r / fy,
+            ..c
+        }))
     }
 
     /// The best circle, or `None` when nothing circular enough is in the window.
@@ -318,7 +349,9 @@ impl CircleFinder {
         self.hist.resize(bins, 0.0);
         for p in &self.pts {
             let (ex, ey) = (p.x as f64 - cx, p.y as f64 - cy);
-            let d = ex.hypot(ey);
+            // sqrt, not hypot: this runs for every edge pixel of every candidate, and hypot's
+            // overflow care costs several times more.
+            let d = (ex * ex + ey * ey).sqrt();
             let b = (d - r0).round();
             if b < 0.0 || b >= bins as f64 || d <= 0.0 {
                 continue;
@@ -364,16 +397,29 @@ impl CircleFinder {
     /// Geometric least-squares circle fit to the radially-oriented edge pixels within a band of
     /// the candidate, twice with a narrowing band (a trimmed fit: clutter crossing the rim drops
     /// out as the circle settles).
-    fn refine(&self, mut cx: f64, mut cy: f64, mut r: f64, s: &Search) -> Option<(f64, f64, f64)> {
+    fn refine(&mut self, cx: f64, cy: f64, mut r: f64, s: &Search) -> Option<(f64, f64, f64)> {
+        // The fit moves the circle by a few pixels at most, so the edge pixels that can fall in
+        // its bands are gathered once, relative to the starting centre, with a wide margin.
+        let gate = (0.12 * r).max(8.0);
+        self.near.clear();
+        for p in &self.pts {
+            let (ex, ey) = (p.x as f64 - cx, p.y as f64 - cy);
+            if ((ex * ex + ey * ey).sqrt() - r).abs() <= gate {
+                self.near.push(*p);
+            }
+        }
+        let (x0, y0) = (cx, cy);
+        let (mut cx, mut cy) = (0.0, 0.0);
         for band in [(0.05 * r).max(3.0), (0.025 * r).max(2.0)] {
             for _ in 0..4 {
-                // Normal equations of the Gauss-Newton step for (cx, cy, r).
+                // Normal equations of the Gauss-Newton step for (cx, cy, r), in coordinates
+                // relative to the starting centre.
                 let mut a = [[0.0f64; 3]; 3];
                 let mut g = [0.0f64; 3];
                 let mut count = 0usize;
-                for p in &self.pts {
-                    let (ex, ey) = (p.x as f64 - cx, p.y as f64 - cy);
-                    let d = ex.hypot(ey);
+                for p in &self.near {
+                    let (ex, ey) = (p.x as f64 - x0 - cx, p.y as f64 - y0 - cy);
+                    let d = (ex * ex + ey * ey).sqrt();
                     if d <= 0.0 || (d - r).abs() > band {
                         continue;
                     }
@@ -403,6 +449,7 @@ impl CircleFinder {
                 }
             }
         }
+        let (cx, cy) = (x0 + cx, y0 + cy);
         (r >= 0.9 * s.r_min_px && r <= 1.1 * s.r_max_px).then_some((cx, cy, r))
     }
 

@@ -1,6 +1,6 @@
 //! The annotated video: a second pass over the clip that draws what the analysis found on every
-//! frame and encodes H.264 (`avc1`, plays in browsers and phones) at the input's size, orientation
-//! and frame count. Drawn: the skeleton with the side nearer the camera emphasised, the back
+//! frame and encodes H.264 (`avc1`, plays in browsers and phones) in the input's orientation and
+//! frame count, at its size up to 720p (see [`encoder`]). Drawn: the skeleton with the side nearer the camera emphasised, the back
 //! outline coloured by its bend, the bar path of the current rep (plate centre, or hands) and the
 //! plate's rim, live trunk and lumbar angles, the rep counter and phase, the rep's range of motion
 //! and speed after its lockout, and a banner for each fault from the moment it happens.
@@ -8,9 +8,15 @@
 //!
 //! This module reads everything and nothing reads it. Colours are BGR.
 
-use std::path::{Path, PathBuf};
+mod encoder;
 
-use opencv::{core, imgcodecs, imgproc, prelude::*, videoio};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use opencv::{core, imgcodecs, imgproc, prelude::*};
+
+use encoder::Encoder;
+pub use encoder::{output_size, MAX_SHORT_SIDE_PX};
 
 use crate::config::Config;
 use crate::faults::Severity;
@@ -27,6 +33,10 @@ pub enum AnnotateError {
     Video(#[from] VideoError),
     #[error("cannot create the video encoder for {path} (H.264 'avc1' unavailable?)")]
     Encoder { path: PathBuf },
+    #[error("encoding {path} failed: {reason}")]
+    EncoderFailed { path: PathBuf, reason: String },
+    #[error("the decoding thread stopped unexpectedly")]
+    DecoderPanicked,
     #[error("OpenCV: {0}")]
     OpenCv(#[from] opencv::Error),
     #[error("{0}")]
@@ -54,11 +64,17 @@ fn color(c: (f64, f64, f64)) -> core::Scalar {
     core::Scalar::new(c.0, c.1, c.2, 0.0)
 }
 
+/// Frames in flight between the decoder and the drawing loop.
+const FRAME_POOL: usize = 4;
+
 /// Skeleton segments, left side then right side (same order), and the centre.
 const LIMBS: [(usize, usize); 8] = [(11, 13), (13, 15), (11, 23), (23, 25), (25, 27), (27, 29), (29, 31), (27, 31)];
 
 /// Decodes `clip` again, draws on every frame and writes `out` (via a temporary file renamed into
 /// place). Returns stills at each fault's moment. `on_frame(done)` reports progress.
+///
+/// Decoding runs on its own thread and encoding in its own process (see [`encoder`]), so the
+/// three overlap.
 pub fn write_annotated_video(
     clip: &Path,
     slowmo_factor: f64,
@@ -74,31 +90,64 @@ pub fn write_annotated_video(
     std::fs::create_dir_all(dir)?;
     // The encoder picks the container from the extension: keep .mp4 on the temporary name.
     let tmp = dir.join(format!(".formcheck-{}.tmp.mp4", std::process::id()));
-    let fourcc = videoio::VideoWriter::fourcc('a', 'v', 'c', '1')?;
     let fps = if poses.video.fps.is_finite() && poses.video.fps > 0.0 { poses.video.fps } else { 30.0 };
-    let mut writer =
-        videoio::VideoWriter::new(tmp.to_string_lossy().as_ref(), fourcc, fps, core::Size::new(w, h), true)?;
-    if !writer.is_opened()? {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(AnnotateError::Encoder { path: out.to_path_buf() });
-    }
+    let mut encoder = match Encoder::open(&tmp, fps, w, h) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
     let wanted = still_moments(report, poses);
     let mut stills = Vec::new();
-    let mut frame = Frame::default();
     let painter = Painter::new(poses, report, cfg, w, h);
-    let result = (|| -> Result<(), AnnotateError> {
-        while reader.read_into(&mut frame)? {
-            let i = frame.index as usize;
-            painter.draw(&mut frame.image, i)?;
-            for (rep_index, code, at_s) in wanted.iter().filter(|m| m.3 == i).map(|m| (m.0, &m.1, m.2)) {
-                stills.push(AnnotatedStill { rep_index, code: code.clone(), at_s, jpeg: encode_still(&frame.image)? });
+    let (full_tx, full_rx) = mpsc::sync_channel::<Frame>(FRAME_POOL);
+    let (free_tx, free_rx) = mpsc::channel::<Frame>();
+    for _ in 0..FRAME_POOL {
+        free_tx.send(Frame::default()).expect("receiver is alive");
+    }
+    let result = std::thread::scope(|s| {
+        let decoder = s.spawn(move || -> Result<(), VideoError> {
+            while let Ok(mut frame) = free_rx.recv() {
+                if !reader.read_into(&mut frame)? || full_tx.send(frame).is_err() {
+                    break;
+                }
             }
-            writer.write(&frame.image)?;
-            on_frame(frame.index + 1);
-        }
-        writer.release()?;
+            Ok(())
+        });
+        let drawn = (|| -> Result<(), AnnotateError> {
+            for mut frame in full_rx.iter() {
+                let i = frame.index as usize;
+                painter.draw(&mut frame.image, i)?;
+                for (rep_index, code, at_s) in wanted.iter().filter(|m| m.3 == i).map(|m| (m.0, &m.1, m.2)) {
+                    stills.push(AnnotatedStill {
+                        rep_index,
+                        code: code.clone(),
+                        at_s,
+                        jpeg: encode_still(&frame.image)?,
+                    });
+                }
+                encoder.write(&frame.image)?;
+                on_frame(frame.index + 1);
+                let _ = free_tx.send(frame);
+            }
+            Ok(())
+        })();
+        // Stop the decoder if drawing or encoding failed early.
+        drop(free_tx);
+        drop(full_rx);
+        let decoded = decoder.join();
+        drawn?;
+        decoded.map_err(|_| AnnotateError::DecoderPanicked)??;
         Ok(())
-    })();
+    });
+    let result = match result {
+        Ok(()) => encoder.finish(),
+        Err(e) => {
+            encoder.abandon();
+            Err(e)
+        }
+    };
     match result {
         Ok(()) => {
             std::fs::rename(&tmp, out)?;
