@@ -335,11 +335,13 @@ pub struct Findings {
     pub set: SetLine,
 }
 
+/// A clip-level warning, by code.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct WarningCode {
     pub code: String,
 }
 
+/// A finding (fault), by code and severity.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct FindingLine {
     pub code: String,
@@ -356,6 +358,7 @@ pub struct RepLine {
     pub faults: Vec<FindingLine>,
 }
 
+/// The rep metrics `summary.csv` shows, in the units their names give.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RepLineMetrics {
     pub concentric_s: Option<f64>,
@@ -364,6 +367,7 @@ pub struct RepLineMetrics {
     pub mean_concentric_speed_torso_per_s: Option<f64>,
 }
 
+/// Set-level findings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SetLine {
     pub faults: Vec<FindingLine>,

@@ -366,7 +366,7 @@ mod tests {
         assert_eq!(listings.len(), 1);
         assert!(m.join("clip").join("report.html").is_file() && m.join("clip").join(Stamp::FILE).is_file());
         assert!(!m.join("clip").join(ErrorRecord::FILE).exists());
-        let again = gather(&[m.clone()]).expect("gather merged");
+        let again = gather(std::slice::from_ref(&m)).expect("gather merged");
         assert_eq!(again.listings(), listings, "the merged folder summarises to the same");
         let leftovers: Vec<_> = std::fs::read_dir(m.join("clip"))
             .expect("list")

@@ -96,7 +96,7 @@ fn each_bad_input_gets_one_clear_line_and_only_an_error_record() {
             files_under(&out).into_iter().filter(|f| f != "summary.csv" && f != "index.html").collect();
         let stem = path.file_stem().expect("stem").to_string_lossy();
         let record_file = if path.is_dir() { "input-errors.json".to_string() } else { format!("{stem}/error.json") };
-        assert_eq!(left, [record_file.clone()], "{}: left files behind", path.display());
+        assert_eq!(left, std::slice::from_ref(&record_file), "{}: left files behind", path.display());
         let record = std::fs::read_to_string(out.join(&record_file)).expect("record");
         let record: serde_json::Value = serde_json::from_str(&record).expect("record is JSON");
         let record = if path.is_dir() { &record[0] } else { &record };
