@@ -15,7 +15,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::analysis;
 use crate::annotate::AnnotatedStill;
-use crate::batch::{self, ClipJob, ClipOutcome, Stamp};
+use crate::batch::{self, ClipJob, ClipListing, ClipOutcome, ErrorRecord, Stamp};
 use crate::config::{Config, DEFAULT_TOML};
 use crate::output::write_atomic;
 use crate::pipeline::{self, ModelPaths, PoseEngine, Progress, Timings};
@@ -38,6 +38,9 @@ pub enum Command {
     /// Re-run the analysis from saved poses.json files (no video, no model): seconds, for
     /// re-tuning thresholds. Writes report.json and reps.csv beside each poses.json (or in --out).
     Report(ReportArgs),
+    /// Merge the outputs of several `analyze` runs (shards of one batch) into one summary.csv and
+    /// index.html, the same as a single run over all the clips would write.
+    Summarize(SummarizeArgs),
     /// Configuration: `formcheck config print-default` prints every threshold with its unit.
     Config {
         #[command(subcommand)]
@@ -89,6 +92,20 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct SummarizeArgs {
+    /// Output folders of `analyze` runs (shards); clip folders are read from each.
+    #[arg(required = true)]
+    pub outs: Vec<PathBuf>,
+    /// Where to write the merged summary.csv and index.html (clip folders from other outputs
+    /// are linked or copied in). Default: the output folder, when only one is given.
+    #[arg(short = 'o', long = "out")]
+    pub out_dir: Option<PathBuf>,
+    /// No notes and no result line; errors are still printed.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
     /// Video files (MP4/MOV, H.264 or HEVC) and folders of them.
     #[arg(required = true)]
@@ -105,6 +122,10 @@ pub struct AnalyzeArgs {
     /// Skip the annotated video (much faster).
     #[arg(long)]
     pub no_video: bool,
+    /// Analyse only shard I of N (I from 0 to N-1) of the clips, for batches split over several
+    /// machines; `formcheck summarize` merges the outputs. Folder names are as in a single run.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<batch::Shard>,
     /// Redo clips whose outputs are already up to date.
     #[arg(long)]
     pub force: bool,
@@ -147,6 +168,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(args) => analyze(&args),
         Command::Report(args) => report(&args),
+        Command::Summarize(args) => summarize(&args),
         Command::Config { action: ConfigAction::PrintDefault } => {
             print!("{DEFAULT_TOML}");
             Ok(ExitCode::SUCCESS)
@@ -226,7 +248,15 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let first_engine = PoseEngine::load(&env, &paths, tracker.clone()).context("loading the pose models")?;
     let (clips, problems) = batch::collect_inputs(&args.clips, args.recursive);
     anyhow::ensure!(!clips.is_empty() || !problems.is_empty(), "no video files found in the paths given");
-    let jobs = batch::plan(&clips, &args.out_dir);
+    // Names come from the whole batch (collision suffixes), then the shard keeps its part.
+    let mut jobs = batch::plan(&clips, &args.out_dir);
+    if let Some(shard) = args.shard {
+        let all = jobs.len();
+        jobs = shard.select(jobs);
+        if !args.quiet {
+            eprintln!("formcheck: shard {shard}: {} of {all} clips", jobs.len());
+        }
+    }
     // The stamp covers everything that changes the outputs.
     let settings = format!(
         "{}\n# tracker {:?}\n# slowmo {}\n# model {}",
@@ -271,13 +301,18 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let mut outcomes: Vec<(usize, ClipOutcome)> = results.into_inner().expect("workers finished");
     outcomes.sort_by_key(|(i, _)| *i);
     let mut outcomes: Vec<ClipOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+    let mut input_problems = Vec::new();
     for (path, error) in problems {
         ui.error(&format!("formcheck: {}: {error}", path.display()));
+        input_problems.push(ErrorRecord { input: path.display().to_string(), error: error.clone() });
         outcomes.push(ClipOutcome::Failed { input: path, name: None, error });
     }
-    write_atomic(&args.out_dir.join("summary.csv"), batch::summary_csv(&outcomes).as_bytes())
+    // Every shard lists all inputs, so each writes the same record: `summarize` finds it.
+    ErrorRecord::write_inputs(&args.out_dir, &input_problems).context("writing input-errors.json")?;
+    let listings: Vec<ClipListing> = outcomes.iter().map(ClipListing::of).collect();
+    write_atomic(&args.out_dir.join("summary.csv"), batch::summary_csv(&listings).as_bytes())
         .context("writing summary.csv")?;
-    write_atomic(&args.out_dir.join("index.html"), batch::index_html(&outcomes).as_bytes())
+    write_atomic(&args.out_dir.join("index.html"), batch::index_html(&listings).as_bytes())
         .context("writing index.html")?;
     let failed = outcomes.iter().filter(|o| matches!(o, ClipOutcome::Failed { .. })).count();
     if args.json {
@@ -287,6 +322,36 @@ fn analyze(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         if !args.quiet {
             print!("{}", report.summary());
         }
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn summarize(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
+    let dest = match (&args.out_dir, args.outs.as_slice()) {
+        (Some(d), _) => d.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => anyhow::bail!("several output folders given: say where the merged summary goes with -o DIR"),
+    };
+    let found = crate::summarize::gather(&args.outs)?;
+    if !args.quiet {
+        for note in &found.notes {
+            eprintln!("formcheck: {note}");
+        }
+    }
+    let listings = crate::summarize::write_merged(&found, &dest)?;
+    let failed = listings.iter().filter(|l| l.failed()).count();
+    for l in listings.iter().filter(|l| l.failed()) {
+        if let Err(error) = &l.result {
+            eprintln!("formcheck: {}: {error}", l.input);
+        }
+    }
+    if !args.quiet {
+        println!(
+            "{} clip{} ({failed} failed) -> {}",
+            listings.len(),
+            if listings.len() == 1 { "" } else { "s" },
+            dest.join("index.html").display()
+        );
     }
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -346,10 +411,15 @@ fn run_clip(
     settings: &str,
     ui: &Ui,
 ) -> ClipOutcome {
-    let fail = |e: anyhow::Error| ClipOutcome::Failed {
-        input: job.input.clone(),
-        name: Some(job.name.clone()),
-        error: format!("{e:#}"),
+    let fail = |e: anyhow::Error| {
+        let error = format!("{e:#}");
+        // The folder keeps the failure for `summarize`; if even that cannot be written, the
+        // batch summary still has the row.
+        let record = ErrorRecord { input: job.input.display().to_string(), error: error.clone() };
+        if let Err(w) = record.write(&job.out_dir) {
+            ui.error(&format!("formcheck: {}: cannot write {}: {w}", job.out_dir.display(), ErrorRecord::FILE));
+        }
+        ClipOutcome::Failed { input: job.input.clone(), name: Some(job.name.clone()), error }
     };
     let stamp = match Stamp::new(&job.input, settings, !args.no_video) {
         Ok(s) => s,

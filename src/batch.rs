@@ -7,15 +7,26 @@
 //!   never point outside `OUT`.
 //! - A clip is up to date when its `run.json` stamp matches the input (size, modification time),
 //!   the configuration and formcheck's version, and all its outputs exist; it is then skipped.
-//!   The stamp is written last, so an interrupted clip is redone.
+//!   The stamp is written last, so an interrupted clip is redone. A clip that failed leaves
+//!   `error.json` (input and error) in its folder instead of a stamp, so a folder says on its own
+//!   how its clip ended.
+//! - A batch can be split into shards (`I/N`, I from 0) run on separate machines: a clip belongs
+//!   to the shard its folder name hashes to, so the split depends neither on argument order nor on
+//!   the machine, and folder names are planned over the whole batch first.
 //! - `summary.csv` has one row per rep per clip and one row per failed clip with its error;
-//!   `index.html` links every clip's report with its headline findings.
+//!   `index.html` links every clip's report with its headline findings. Both are built from
+//!   [`ClipListing`]s, which hold only what `report.json`/`run.json`/`error.json` hold, sorted by
+//!   folder name: so a fresh run, a rerun that skips up-to-date clips, and a merge of shard
+//!   outputs (`formcheck summarize`) write the same bytes. For that reason the summary's status is
+//!   the clip's result (`ok`, `failed`), not what this run did to it (the terminal and `--json`
+//!   say which clips were skipped as up to date).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::faults::Severity;
 use crate::html::esc;
 use crate::output::write_atomic;
 use crate::report::{csv_field, Report};
@@ -131,6 +142,127 @@ pub fn plan(clips: &[PathBuf], out: &Path) -> Vec<ClipJob> {
         .collect()
 }
 
+/// One part of a batch split over `count` machines: the clips whose folder names hash to `index`.
+/// Written `I/N` with I counting from 0, as Kubernetes' `JOB_COMPLETION_INDEX` and Slurm's
+/// `SLURM_ARRAY_TASK_ID` (with `--array=0-(N-1)`) do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// Why a `--shard` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// Not two whole numbers separated by `/`.
+    #[error("'{text}' is not a shard: expected I/N with whole numbers, e.g. 0/3 (I counts from 0)")]
+    Syntax { text: String },
+    /// N is 0.
+    #[error("'{text}': the number of shards must be at least 1")]
+    NoShards { text: String },
+    /// I is not below N.
+    #[error("'{text}': shard index {index} is out of range; with {count} shards it is 0 to {}", count - 1)]
+    OutOfRange { text: String, index: u32, count: u32 },
+}
+
+impl std::str::FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let syntax = || ShardError::Syntax { text: text.to_string() };
+        let (i, n) = text.trim().split_once('/').ok_or_else(syntax)?;
+        let number = |s: &str| {
+            let s = s.trim();
+            // `u32::from_str` takes a leading '+'; a shard is plain digits.
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(syntax());
+            }
+            s.parse::<u32>().map_err(|_| syntax())
+        };
+        let (index, count) = (number(i)?, number(n)?);
+        if count == 0 {
+            return Err(ShardError::NoShards { text: text.to_string() });
+        }
+        if index >= count {
+            return Err(ShardError::OutOfRange { text: text.to_string(), index, count });
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl Shard {
+    /// The shard (0-based) a clip's output folder belongs to among `count`: a fixed 64-bit hash
+    /// of the folder name's UTF-8 bytes (FNV-1a, then the MurmurHash3 finaliser so that every bit
+    /// of the name reaches the low bits used by the remainder). The same on every machine and
+    /// for every order of the inputs.
+    pub fn of(folder_name: &str, count: u32) -> u32 {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in folder_name.as_bytes() {
+            h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
+        }
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ceb9fe1a85ec53);
+        h ^= h >> 33;
+        (h % count.max(1) as u64) as u32
+    }
+
+    /// Keeps the jobs of this shard, in their order. Plan the whole batch first: a name's
+    /// collision suffix depends on every clip in it.
+    pub fn select(&self, jobs: Vec<ClipJob>) -> Vec<ClipJob> {
+        jobs.into_iter().filter(|j| Shard::of(&j.name, self.count) == self.index).collect()
+    }
+}
+
+/// `error.json`: why a clip failed, left in its folder (and, as a list, `input-errors.json` at
+/// the top of the output for inputs that could not even be listed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// The input as given on the command line.
+    pub input: String,
+    /// One line.
+    pub error: String,
+}
+
+impl ErrorRecord {
+    pub const FILE: &'static str = "error.json";
+    /// Inputs that could not be listed (a folder without videos, an unreadable folder).
+    pub const INPUTS_FILE: &'static str = "input-errors.json";
+
+    /// Records a failed clip in its folder. The stamp goes, so the folder says "failed" only and
+    /// the clip is redone on the next run.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        write_atomic(&dir.join(Self::FILE), &serde_json::to_vec_pretty(self).expect("a record serialises"))?;
+        remove_if_present(&dir.join(Stamp::FILE))
+    }
+
+    /// Writes `OUT/input-errors.json`, or removes it when no input had a problem.
+    pub fn write_inputs(out: &Path, records: &[ErrorRecord]) -> std::io::Result<()> {
+        let path = out.join(Self::INPUTS_FILE);
+        if records.is_empty() {
+            remove_if_present(&path)
+        } else {
+            write_atomic(&path, &serde_json::to_vec_pretty(records).expect("records serialise"))
+        }
+    }
+}
+
+/// Removes a file; one that is not there is fine.
+pub fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// What an output folder was made from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stamp {
@@ -174,77 +306,177 @@ impl Stamp {
         old == *self && Self::outputs(self.video).iter().all(|f| dir.join(f).is_file())
     }
 
+    /// Marks the folder done. An `error.json` from an earlier failed run goes first, so a folder
+    /// never holds both a stamp and a stale error.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        remove_if_present(&dir.join(ErrorRecord::FILE))?;
         write_atomic(&dir.join(Self::FILE), &serde_json::to_vec_pretty(self).expect("a stamp serialises"))
+    }
+}
+
+/// One clip's entry in the batch listings: only what its folder's `run.json` (or `error.json`)
+/// and `report.json` hold, so it reads the same from a run in memory and from disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipListing {
+    /// The input as given on the command line.
+    pub input: String,
+    /// Folder under OUT; `None` for an input that could not be listed.
+    pub folder: Option<String>,
+    /// The findings, or the one-line error.
+    pub result: Result<Findings, String>,
+}
+
+/// The parts of `report.json` the listings show.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Findings {
+    pub reliable: bool,
+    pub warnings: Vec<WarningCode>,
+    pub reps: Vec<RepLine>,
+    pub set: SetLine,
+}
+
+/// A clip-level warning, by code.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WarningCode {
+    pub code: String,
+}
+
+/// A finding (fault), by code and severity.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FindingLine {
+    pub code: String,
+    pub severity: Severity,
+}
+
+/// A rep as `report.json` has it (times in seconds; `null` reads as not known).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RepLine {
+    pub index: usize,
+    pub floor_break_s: Option<f64>,
+    pub lockout_s: Option<f64>,
+    pub metrics: RepLineMetrics,
+    pub faults: Vec<FindingLine>,
+}
+
+/// The rep metrics `summary.csv` shows, in the units their names give.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RepLineMetrics {
+    pub concentric_s: Option<f64>,
+    pub lumbar_flexion_setup_deg: Option<f64>,
+    pub hip_shoulder_rise_ratio: Option<f64>,
+    pub mean_concentric_speed_torso_per_s: Option<f64>,
+}
+
+/// Set-level findings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SetLine {
+    pub faults: Vec<FindingLine>,
+}
+
+impl Findings {
+    /// The findings as `report.json` states them: read back from the report's own JSON, so that
+    /// numbers carry the file's rounding and a listing made from the file is identical.
+    pub fn of(report: &Report) -> Findings {
+        serde_json::from_str(&report.to_json()).expect("a report's JSON holds every listed field")
+    }
+
+    /// Rep count and the worst findings, for listings.
+    pub fn headline(&self) -> String {
+        let mut faults: Vec<(&str, Severity)> = self
+            .reps
+            .iter()
+            .flat_map(|r| r.faults.iter())
+            .chain(self.set.faults.iter())
+            .map(|f| (f.code.as_str(), f.severity))
+            .filter(|(_, s)| *s >= Severity::Warn)
+            .collect();
+        faults.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        faults.dedup_by(|a, b| a.0 == b.0);
+        let mut s = format!("{} rep{}", self.reps.len(), if self.reps.len() == 1 { "" } else { "s" });
+        if !self.reliable {
+            s.push_str(", unreliable");
+        }
+        if !faults.is_empty() {
+            let list: Vec<String> =
+                faults.iter().map(|(c, sev)| format!("{} ({sev:?})", c.replace('_', " "))).collect();
+            s.push_str(": ");
+            s.push_str(&list.join(", ").to_lowercase());
+        }
+        s
     }
 }
 
 /// Headline of a report for listings: rep count and the worst findings.
 pub fn headline(report: &Report) -> String {
-    use crate::faults::Severity;
-    let mut faults: Vec<(&str, Severity)> = report
-        .reps
-        .iter()
-        .flat_map(|r| r.faults.iter().map(|f| (f.code, f.severity)))
-        .chain(report.set.faults.iter().map(|f| (f.code, f.severity)))
-        .filter(|(_, s)| *s >= Severity::Warn)
-        .collect();
-    faults.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    faults.dedup_by(|a, b| a.0 == b.0);
-    let mut s = format!("{} rep{}", report.reps.len(), if report.reps.len() == 1 { "" } else { "s" });
-    if !report.reliable {
-        s.push_str(", unreliable");
+    Findings::of(report).headline()
+}
+
+impl ClipListing {
+    pub fn of(outcome: &ClipOutcome) -> ClipListing {
+        match outcome {
+            ClipOutcome::Done { job, report, .. } => ClipListing {
+                input: job.input.display().to_string(),
+                folder: Some(job.name.clone()),
+                result: Ok(Findings::of(report)),
+            },
+            ClipOutcome::Failed { input, name, error } => {
+                ClipListing { input: input.display().to_string(), folder: name.clone(), result: Err(error.clone()) }
+            }
+        }
     }
-    if !faults.is_empty() {
-        let list: Vec<String> = faults.iter().map(|(c, sev)| format!("{} ({sev:?})", c.replace('_', " "))).collect();
-        s.push_str(": ");
-        s.push_str(&list.join(", ").to_lowercase());
+
+    /// An input that could not be listed.
+    pub fn input_problem(record: &ErrorRecord) -> ClipListing {
+        ClipListing { input: record.input.clone(), folder: None, result: Err(record.error.clone()) }
     }
-    s
+
+    pub fn failed(&self) -> bool {
+        self.result.is_err()
+    }
+}
+
+/// The listings in the order every summary uses: by folder name (inputs that could not be
+/// listed first), then input.
+fn ordered(listings: &[ClipListing]) -> Vec<&ClipListing> {
+    let mut v: Vec<&ClipListing> = listings.iter().collect();
+    v.sort_by(|a, b| (&a.folder, &a.input).cmp(&(&b.folder, &b.input)));
+    v
 }
 
 /// `summary.csv`: one row per rep per clip, one row per failed clip (and per clip with no reps).
-pub fn summary_csv(outcomes: &[ClipOutcome]) -> String {
+pub fn summary_csv(listings: &[ClipListing]) -> String {
     let mut out = String::from(
         "clip,folder,status,rep,floor_break_s,lockout_s,concentric_s,lumbar_flexion_setup_deg,hip_shoulder_rise_ratio,mean_concentric_speed_torso_per_s,faults,warnings,error\n",
     );
-    let num = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-    for o in outcomes {
-        match o {
-            ClipOutcome::Done { job, report, skipped } => {
-                let status = if *skipped { "up_to_date" } else { "ok" };
-                let warnings: Vec<&str> = report.warnings.iter().map(|w| w.code).collect();
-                let clip = csv_field(&job.input.display().to_string());
-                let folder = csv_field(&job.name);
-                if report.reps.is_empty() {
-                    out.push_str(&format!("{clip},{folder},{status},,,,,,,,,{},\n", csv_field(&warnings.join(";"))));
+    let num = |v: Option<f64>| v.filter(|v| v.is_finite()).map(|v| format!("{v:.3}")).unwrap_or_default();
+    for l in ordered(listings) {
+        let clip = csv_field(&l.input);
+        let folder = csv_field(l.folder.as_deref().unwrap_or(""));
+        match &l.result {
+            Ok(f) => {
+                let warnings: Vec<&str> = f.warnings.iter().map(|w| w.code.as_str()).collect();
+                if f.reps.is_empty() {
+                    out.push_str(&format!("{clip},{folder},ok,,,,,,,,,{},\n", csv_field(&warnings.join(";"))));
                 }
-                for r in &report.reps {
+                for r in &f.reps {
                     let m = &r.metrics;
                     let faults: Vec<String> =
                         r.faults.iter().map(|f| format!("{}:{:?}", f.code, f.severity).to_lowercase()).collect();
                     out.push_str(&format!(
-                        "{clip},{folder},{status},{},{},{},{},{},{},{},{},{},\n",
-                        r.rep.index,
-                        num(Some(r.rep.floor_break_s)),
-                        num(Some(r.rep.lockout_s)),
-                        num(Some(m.concentric_s)),
+                        "{clip},{folder},ok,{},{},{},{},{},{},{},{},{},\n",
+                        r.index,
+                        num(r.floor_break_s),
+                        num(r.lockout_s),
+                        num(m.concentric_s),
                         num(m.lumbar_flexion_setup_deg),
                         num(m.hip_shoulder_rise_ratio),
-                        num(Some(m.mean_concentric_speed_torso_per_s)),
+                        num(m.mean_concentric_speed_torso_per_s),
                         csv_field(&faults.join(";")),
                         csv_field(&warnings.join(";")),
                     ));
                 }
             }
-            ClipOutcome::Failed { input, name, error } => {
-                out.push_str(&format!(
-                    "{},{},failed,,,,,,,,,,{}\n",
-                    csv_field(&input.display().to_string()),
-                    csv_field(name.as_deref().unwrap_or("")),
-                    csv_field(error)
-                ));
-            }
+            Err(error) => out.push_str(&format!("{clip},{folder},failed,,,,,,,,,,{}\n", csv_field(error))),
         }
     }
     out
@@ -263,21 +495,24 @@ fn url_segment(s: &str) -> String {
     out
 }
 
-/// `index.html`: every clip with a link to its report and its headline findings.
-pub fn index_html(outcomes: &[ClipOutcome]) -> String {
+/// `index.html`: every clip with a link to its report (`<folder>/report.html`) and its headline
+/// findings.
+pub fn index_html(listings: &[ClipListing]) -> String {
     let mut rows = String::new();
-    for o in outcomes {
-        match o {
-            ClipOutcome::Done { job, report, skipped } => rows.push_str(&format!(
-                "<tr><td><a href=\"{}/report.html\">{}</a></td><td>{}</td><td>{}</td></tr>\n",
-                url_segment(&job.name),
-                esc(&job.input.display().to_string()),
-                esc(&headline(report)),
-                if *skipped { "up to date" } else { "analysed" }
+    for l in ordered(listings) {
+        match (&l.result, &l.folder) {
+            (Ok(f), Some(folder)) => rows.push_str(&format!(
+                "<tr><td><a href=\"{}/report.html\">{}</a></td><td>{}</td></tr>\n",
+                url_segment(folder),
+                esc(&l.input),
+                esc(&f.headline()),
             )),
-            ClipOutcome::Failed { input, error, .. } => rows.push_str(&format!(
-                "<tr class=\"failed\"><td>{}</td><td>failed: {}</td><td></td></tr>\n",
-                esc(&input.display().to_string()),
+            (Ok(f), None) => {
+                rows.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", esc(&l.input), esc(&f.headline())))
+            }
+            (Err(error), _) => rows.push_str(&format!(
+                "<tr class=\"failed\"><td>{}</td><td>failed: {}</td></tr>\n",
+                esc(&l.input),
                 esc(error)
             )),
         }
@@ -286,9 +521,9 @@ pub fn index_html(outcomes: &[ClipOutcome]) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>formcheck batch</title><style>body{{font-family:system-ui,sans-serif;margin:1rem;color:#222}}table{{border-collapse:collapse;width:100%}}\
 td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}}tr.failed td{{color:#b00020}}</style></head>\
-<body><h1>formcheck: {} clip{}</h1><table><thead><tr><th>clip</th><th>findings</th><th></th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
-        outcomes.len(),
-        if outcomes.len() == 1 { "" } else { "s" }
+<body><h1>formcheck: {} clip{}</h1><table><thead><tr><th>clip</th><th>findings</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
+        listings.len(),
+        if listings.len() == 1 { "" } else { "s" }
     )
 }
 
@@ -313,6 +548,108 @@ mod tests {
             assert!(!j.name.contains('/') && !j.name.starts_with('.') && j.name != "..", "{j:?}");
         }
         assert_eq!(jobs[4].name, "<script>");
+    }
+
+    #[test]
+    fn shard_values_are_checked() {
+        assert_eq!("0/3".parse(), Ok(Shard { index: 0, count: 3 }));
+        assert_eq!(" 2/3 ".parse(), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!("0/1".parse::<Shard>().map(|s| s.to_string()), Ok("0/1".to_string()));
+        assert!(matches!("3/3".parse::<Shard>(), Err(ShardError::OutOfRange { index: 3, count: 3, .. })));
+        assert!(matches!("0/0".parse::<Shard>(), Err(ShardError::NoShards { .. })));
+        for bad in ["", "1", "1/", "/3", "-1/3", "+1/3", "a/3", "1/b", "1/3/5", "1.0/3", "99999999999/3"] {
+            assert!(matches!(bad.parse::<Shard>(), Err(ShardError::Syntax { .. })), "{bad:?}");
+        }
+        let message = "4/3".parse::<Shard>().expect_err("out of range").to_string();
+        assert!(message.contains("0 to 2"), "{message}");
+    }
+
+    #[test]
+    fn shards_partition_a_batch_whatever_the_order_and_share_it_evenly() {
+        let clips: Vec<PathBuf> = (0..600)
+            .map(|i| PathBuf::from(format!("/{}/IMG_{:04}.MOV", if i < 500 { "a" } else { "b" }, i % 500)))
+            .collect();
+        let jobs = plan(&clips, Path::new("OUT"));
+        let mut reversed_clips = clips.clone();
+        reversed_clips.reverse();
+        for count in [1u32, 2, 3, 4, 7, 16] {
+            let mut seen: HashMap<String, u32> = HashMap::new();
+            let mut sizes = Vec::new();
+            for index in 0..count {
+                let shard = Shard { index, count };
+                let part = shard.select(jobs.clone());
+                // The same clips from any order of the inputs.
+                let mut a: Vec<String> = part.iter().map(|j| j.name.clone()).collect();
+                let mut b: Vec<String> =
+                    shard.select(plan(&reversed_clips, Path::new("OUT"))).into_iter().map(|j| j.name).collect();
+                a.sort();
+                b.sort();
+                assert_eq!(a, b, "shard {shard}");
+                sizes.push(part.len());
+                for j in part {
+                    assert!(seen.insert(j.name.clone(), index).is_none(), "{} in two shards", j.name);
+                }
+            }
+            assert_eq!(seen.len(), jobs.len(), "every clip in one shard ({count} shards)");
+            let mean = jobs.len() as f64 / count as f64;
+            for n in &sizes {
+                // A hash, not a deal: within ~4 standard deviations of the mean.
+                let sd = (mean * (1.0 - 1.0 / count as f64)).sqrt();
+                assert!((*n as f64 - mean).abs() <= 4.0 * sd + 1.0, "{count} shards: sizes {sizes:?}");
+            }
+        }
+        // Fixed across platforms and releases: a changed hash would split running batches badly.
+        let pinned = ["IMG_0001", "IMG_0002", "deadlift", "clip", "é"].map(|n| Shard::of(n, 1000));
+        assert_eq!(pinned, [372, 873, 556, 130, 43]);
+    }
+
+    #[test]
+    fn listings_come_from_the_report_json_and_sort_by_folder() {
+        use crate::synth::{self, SynthLift};
+        let report = crate::analysis::analyze(
+            &synth::generate(&SynthLift { reps: 2, ..SynthLift::default() }).0,
+            &crate::config::Config::default(),
+        );
+        let findings = Findings::of(&report);
+        let from_disk: Findings = serde_json::from_str(&report.to_json()).expect("parse");
+        assert_eq!(findings, from_disk);
+        assert_eq!(findings.reps.len(), report.reps.len());
+        assert_eq!(findings.headline(), headline(&report));
+        let ok = |input: &str, folder: &str| ClipListing {
+            input: input.into(),
+            folder: Some(folder.into()),
+            result: Ok(findings.clone()),
+        };
+        let failed =
+            ClipListing { input: "/x/bad.mp4".into(), folder: Some("bad".into()), result: Err("no video".into()) };
+        let a = vec![ok("/x/b.mp4", "b"), failed.clone(), ok("/x/a.mp4", "a")];
+        let b = vec![ok("/x/a.mp4", "a"), ok("/x/b.mp4", "b"), failed];
+        assert_eq!(summary_csv(&a), summary_csv(&b));
+        assert_eq!(index_html(&a), index_html(&b));
+        let csv = summary_csv(&a);
+        let folders: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap_or("")).collect();
+        let mut sorted = folders.clone();
+        sorted.sort();
+        assert_eq!(folders, sorted, "{csv}");
+        assert!(csv.lines().skip(1).all(|l| l.contains(",ok,") || l.contains(",failed,")), "{csv}");
+    }
+
+    #[test]
+    fn a_failed_clip_leaves_a_record_that_a_later_success_removes() {
+        let dir = tempfile::tempdir().expect("temp");
+        let out = dir.path().join("clip");
+        let input = dir.path().join("x.mp4");
+        std::fs::write(&input, b"abc").expect("write");
+        let s = Stamp::new(&input, "cfg", false).expect("stamp");
+        s.write(&out).expect("stamp");
+        let record = ErrorRecord { input: input.display().to_string(), error: "cannot decode".into() };
+        record.write(&out).expect("record");
+        assert!(!out.join(Stamp::FILE).exists(), "a failed clip is not done");
+        let back: ErrorRecord =
+            serde_json::from_slice(&std::fs::read(out.join(ErrorRecord::FILE)).expect("read")).expect("parse");
+        assert_eq!(back, record);
+        s.write(&out).expect("stamp");
+        assert!(!out.join(ErrorRecord::FILE).exists() && out.join(Stamp::FILE).is_file());
     }
 
     #[test]

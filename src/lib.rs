@@ -7,7 +7,8 @@
 //! `posetrack` (the saved `poses.json`), driven by `pipeline`. Then, on plain data with no model or video,
 //! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
 //! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
-//! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line.
+//! `runtime` finds ONNX Runtime; `output` writes files atomically; `batch` plans many clips (and
+//! shards of them), `summarize` merges their outputs; `app` is the command line.
 
 pub mod analysis;
 pub mod annotate;
@@ -28,6 +29,7 @@ pub mod report;
 pub mod reps;
 pub mod runtime;
 pub mod signal;
+pub mod summarize;
 pub mod synth;
 pub mod track;
 pub mod video;

@@ -74,12 +74,12 @@ fn bad_inputs(dir: &Path, real_clip: Option<&Path>) -> Vec<(std::path::PathBuf, 
 }
 
 #[test]
-fn each_bad_input_gets_one_clear_line_and_no_output() {
+fn each_bad_input_gets_one_clear_line_and_only_an_error_record() {
     let dir = tempfile::tempdir().expect("temp");
     let real = common::clip("bichraix_good014.mp4");
     let bad = bad_inputs(dir.path(), real.as_deref());
-    let out = dir.path().join("out");
-    for (path, reason) in &bad {
+    for (i, (path, reason)) in bad.iter().enumerate() {
+        let out = dir.path().join(format!("out{i}"));
         let res = common::bin().arg("analyze").arg(path).arg("-o").arg(&out).output().expect("run formcheck");
         let stderr = String::from_utf8_lossy(&res.stderr);
         assert_eq!(res.status.code(), Some(1), "{}: exit {:?}, stderr {stderr}", path.display(), res.status.code());
@@ -89,10 +89,19 @@ fn each_bad_input_gets_one_clear_line_and_no_output() {
         let name = path.file_name().expect("name").to_string_lossy();
         assert!(lines[0].contains(name.as_ref()), "error line does not name the file: {}", lines[0]);
         assert!(lines[0].contains(reason), "{}: error line lacks '{reason}': {}", path.display(), lines[0]);
-        // Only the batch summary (which lists the failure) may exist: no clip folder, nothing partial.
+        // Only the batch summary (which lists the failure) and the failure's record may exist:
+        // error.json in the clip's folder (input-errors.json for a folder that cannot be listed),
+        // nothing partial.
         let left: Vec<String> =
             files_under(&out).into_iter().filter(|f| f != "summary.csv" && f != "index.html").collect();
-        assert!(left.is_empty(), "{}: left files behind: {left:?}", path.display());
+        let stem = path.file_stem().expect("stem").to_string_lossy();
+        let record_file = if path.is_dir() { "input-errors.json".to_string() } else { format!("{stem}/error.json") };
+        assert_eq!(left, std::slice::from_ref(&record_file), "{}: left files behind", path.display());
+        let record = std::fs::read_to_string(out.join(&record_file)).expect("record");
+        let record: serde_json::Value = serde_json::from_str(&record).expect("record is JSON");
+        let record = if path.is_dir() { &record[0] } else { &record };
+        assert_eq!(record["input"], path.display().to_string());
+        assert!(record["error"].as_str().is_some_and(|e| e.contains(reason)), "{record}");
         if let Ok(summary) = std::fs::read_to_string(out.join("summary.csv")) {
             assert!(summary.contains(",failed,"), "{summary}");
         }
@@ -122,7 +131,8 @@ fn a_batch_with_bad_files_still_analyses_the_good_clip() {
             .iter()
             .map(|f| format!("posereader_good/{f}"))
             .collect();
-    expected.extend(["index.html".to_string(), "summary.csv".to_string()]);
+    // Each failed clip keeps its error in its folder, for `formcheck summarize`.
+    expected.extend(["empty/error.json", "notes/error.json", "index.html", "summary.csv"].map(String::from));
     expected.sort();
     assert_eq!(files_under(&out), expected);
     let stderr = String::from_utf8_lossy(&res.stderr);

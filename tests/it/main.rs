@@ -10,5 +10,6 @@ mod common;
 mod fidelity;
 mod html;
 mod lifter;
+mod shard;
 mod synthetic;
 mod video;
