@@ -445,7 +445,12 @@ fn run_clip(
             }
             ClipOutcome::Done { job: job.clone(), report: Box::new(report), skipped: false }
         }
-        Err(e) => fail(e),
+        Err(e) => {
+            // A clip that failed leaves no folder of its own behind (only an empty one is removed:
+            // outputs of an earlier run stay).
+            let _ = std::fs::remove_dir(&job.out_dir);
+            fail(e)
+        }
     }
 }
 
@@ -458,10 +463,17 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+/// Why a clip's file cannot be looked at, in words (the path itself is already on the line).
 fn describe_io(path: &Path, e: std::io::Error) -> String {
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     match e.kind() {
+        std::io::ErrorKind::NotFound if link => match std::fs::read_link(path) {
+            Ok(target) => format!("broken symbolic link: its target {} does not exist", target.display()),
+            Err(_) => "broken symbolic link: its target does not exist".to_string(),
+        },
         std::io::ErrorKind::NotFound => "no such file".to_string(),
-        _ => format!("cannot read {}: {e}", path.display()),
+        std::io::ErrorKind::PermissionDenied => format!("cannot read the file: permission denied ({e})"),
+        _ => format!("cannot read the file: {e}"),
     }
 }
 

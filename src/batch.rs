@@ -2,7 +2,7 @@
 //!
 //! - Inputs are files and folders (folders list their video files, recursively on request).
 //! - Each clip gets `OUT/<name>/`, where `<name>` is the file stem made safe (no path separators,
-//!   no leading dots, no control characters) and made unique when two clips share a stem (two
+//!   no leading dots or dashes, no control characters) and made unique when two clips share a stem (two
 //!   `IMG_0001.MOV` from different folders) by a short hash of the clip's full path. A name can
 //!   never point outside `OUT`.
 //! - A clip is up to date when its `run.json` stamp matches the input (size, modification time),
@@ -60,7 +60,9 @@ pub enum ClipOutcome {
 }
 
 /// Files given directly are taken as they are (a bad one fails as a clip); folders contribute
-/// their video files, sorted. Returns the clips, and paths that could not be listed with why.
+/// their video files, sorted. A file reached twice (named twice, or through a folder and by name)
+/// is analysed once: two jobs would write the same folder at the same time. Returns the clips,
+/// and paths that could not be listed with why.
 pub fn collect_inputs(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut clips = Vec::new();
     let mut problems = Vec::new();
@@ -78,6 +80,8 @@ pub fn collect_inputs(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<
             clips.push(p.clone());
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    clips.retain(|c| seen.insert(std::fs::canonicalize(c).unwrap_or_else(|_| c.clone())));
     (clips, problems)
 }
 
@@ -103,12 +107,13 @@ fn list_videos(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>, depth: usize
     Ok(())
 }
 
-/// A file stem made safe as a single folder name.
+/// A file stem made safe as a single folder name: not hidden (leading dots), not taken for an
+/// option by a shell command run in OUT (`rm *` with a folder called `-rf`).
 pub fn safe_name(input: &Path) -> String {
     let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let cleaned: String =
         stem.chars().map(|c| if c.is_control() || matches!(c, '/' | '\\' | ':' | '\0') { '_' } else { c }).collect();
-    let trimmed = cleaned.trim().trim_start_matches('.').to_string();
+    let trimmed = cleaned.trim().trim_start_matches(['.', '-']).trim().to_string();
     if trimmed.is_empty() || trimmed == ".." {
         "clip".to_string()
     } else {
@@ -539,15 +544,30 @@ mod tests {
             PathBuf::from("/c/../../etc.mp4"),
             PathBuf::from("/d/..mp4"),
             PathBuf::from("/e/<script>.mp4"),
+            PathBuf::from("/f/-rf.mp4"),
+            PathBuf::from("/g/.-. x.mp4"),
         ];
         let jobs = plan(&clips, Path::new("OUT"));
         assert_ne!(jobs[0].name, jobs[1].name);
         assert!(jobs[0].name.starts_with("IMG_0001-") && jobs[1].name.starts_with("IMG_0001-"));
         for j in &jobs {
             assert_eq!(j.out_dir.parent(), Some(Path::new("OUT")), "{j:?}");
-            assert!(!j.name.contains('/') && !j.name.starts_with('.') && j.name != "..", "{j:?}");
+            assert!(!j.name.contains('/') && !j.name.starts_with(['.', '-']) && j.name != "..", "{j:?}");
         }
         assert_eq!(jobs[4].name, "<script>");
+        assert_eq!(jobs[5].name, "rf");
+        assert_eq!(jobs[6].name, "x");
+    }
+
+    #[test]
+    fn a_clip_named_twice_is_one_job() {
+        let dir = tempfile::tempdir().expect("temp");
+        let a = dir.path().join("a.mp4");
+        std::fs::write(&a, b"x").expect("write");
+        let again = dir.path().join(".").join("a.mp4");
+        let (clips, problems) = collect_inputs(&[a.clone(), dir.path().to_path_buf(), again], false);
+        assert_eq!(clips, vec![a]);
+        assert!(problems.is_empty());
     }
 
     #[test]

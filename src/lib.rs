@@ -2,8 +2,9 @@
 //! their back, hips and bar did.
 //!
 //! Stages, each depending only on those before it:
-//! `video` (decode, upright, timestamps) -> `pose` (BlazePose detector + landmarks, lifter
-//! selection, back outline), with `bar` following the near plate on the same frames ->
+//! `video` (decode, upright, timestamps; `sniff` names what a refused file is) -> `pose`
+//! (BlazePose detector + landmarks, lifter selection, back outline), with `bar` following the near
+//! plate on the same frames ->
 //! `posetrack` (the saved `poses.json`), driven by `pipeline`. Then, on plain data with no model or video,
 //! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
 //! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
@@ -30,6 +31,7 @@ pub mod reps;
 pub mod runtime;
 pub mod signal;
 pub mod summarize;
+pub mod sniff;
 pub mod synth;
 pub mod track;
 pub mod video;

@@ -2,7 +2,15 @@
 //! filling short gaps, and a zero-phase Butterworth low-pass applied to each unbroken run of
 //! valid samples on its own. Samples are `Option<f64>` (`None` = not seen); times are seconds
 //! and need not be evenly spaced: each run is resampled to its median interval, filtered
-//! forwards and backwards, and read back at the original times.
+//! forwards and backwards, and read back at the original times. A run also ends where the frames
+//! are more than [`RUN_BREAK_S`] apart, and the uniform grid is never more than [`MAX_GRID_FACTOR`]
+//! times denser than the samples: damaged timestamps cannot make it huge.
+
+/// A step in time longer than this (seconds) ends a run: a cut in the video, not a motion to smooth.
+pub const RUN_BREAK_S: f64 = 1.0;
+/// A run whose uniform grid would hold more than this many points per sample is left unfiltered
+/// (only timestamps far from evenly spaced do that: the filter would invent the data between).
+pub const MAX_GRID_FACTOR: usize = 16;
 
 /// Marks samples further than `n_sigmas` robust standard deviations (1.4826 x MAD) from the
 /// median of their neighbours within `half_window_s` as unseen.
@@ -61,7 +69,8 @@ pub fn lowpass(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
             continue;
         }
         let start = i;
-        while i < x.len() && x[i].is_some() {
+        i += 1;
+        while i < x.len() && x[i].is_some() && t_s[i] - t_s[i - 1] <= RUN_BREAK_S {
             i += 1;
         }
         if i - start >= 12 {
@@ -83,7 +92,11 @@ fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
         return;
     }
     // Resample to a uniform grid.
-    let m = ((t_s[n - 1] - t_s[0]) / dt).round() as usize + 1;
+    let span = ((t_s[n - 1] - t_s[0]) / dt).round();
+    if !(span >= 0.0 && span < (MAX_GRID_FACTOR * n) as f64) {
+        return;
+    }
+    let m = span as usize + 1;
     let values: Vec<f64> = x.iter().map(|v| v.expect("a run holds only seen samples")).collect();
     let mut grid = Vec::with_capacity(m);
     let mut j = 0;
@@ -259,6 +272,26 @@ mod tests {
         lowpass(&t, &mut x, 6.0);
         assert!(x[45].is_none());
         assert!((x[30].expect("seen") - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_huge_time_gap_splits_the_run_and_allocates_nothing_big() {
+        // Regression (corpus file time_gap_huge.mp4): frames 1e7 s apart made a 3e8-point grid.
+        let mut t = times(40, 30.0);
+        for v in t.iter_mut().skip(20) {
+            *v += 1.0e7;
+        }
+        let mut x: Vec<Option<f64>> = (0..40).map(|i| Some(if i % 2 == 0 { 1.0 } else { -1.0 })).collect();
+        lowpass(&t, &mut x, 3.0);
+        // Both halves are filtered (the alternation is smoothed away), each on its own.
+        for i in (5..15).chain(25..35) {
+            assert!(x[i].is_some_and(|v| v.abs() < 0.5), "{i}: {x:?}");
+        }
+        // Uneven spacing inside one run: left as it is rather than resampled densely.
+        let t: Vec<f64> = (0..20).map(|i| if i < 19 { i as f64 * 1e-6 } else { 0.9 }).collect();
+        let mut y: Vec<Option<f64>> = (0..20).map(|i| Some(i as f64)).collect();
+        lowpass(&t, &mut y, 3.0);
+        assert_eq!(y[19], Some(19.0));
     }
 
     #[test]

@@ -12,15 +12,32 @@
 //!   is known.
 //! - A failed `read()` is not always the end: after damage mid-stream, retrying resumes. Only a run of
 //!   failures longer than [`MAX_READ_RETRIES`] ends the stream.
+//! - Damaged headers are bounded before anything is allocated: frame sizes up to [`MAX_SIDE_PX`] a
+//!   side and [`MAX_PIXELS`] in all, frame gaps up to [`MAX_FRAME_GAP_S`]. When FFmpeg refuses a
+//!   file, [`crate::sniff`] says what the file is instead (a picture, an MP4 cut short...).
 //! - Frames stream through caller-owned buffers, so memory does not grow with clip length.
 
 use std::path::{Path, PathBuf};
 
 use opencv::{core, prelude::*, videoio};
 
+use crate::sniff::Sniffed;
+
 /// Consecutive failed reads tolerated before the stream is taken to have ended (12 recovered every
 /// frame ffmpeg itself recovers from damaged test files).
 pub const MAX_READ_RETRIES: u32 = 12;
+
+/// Largest frame side accepted, in pixels (8K video is 7680 wide). A damaged header can claim
+/// 65535x65535, which would need 12 GB per decoded frame.
+pub const MAX_SIDE_PX: f64 = 8192.0;
+/// Largest frame accepted, in pixels (8K UHD, 7680x4320, is 33 MP).
+pub const MAX_PIXELS: f64 = 8192.0 * 4320.0;
+/// Smallest frame side accepted, in pixels: nothing smaller can show a lifter.
+pub const MIN_SIDE_PX: f64 = 16.0;
+/// Longest time between two frames, in seconds, after the slow-motion factor. A longer jump is a
+/// damaged timestamp (or a spliced file), not a lift, and would make every time series that is
+/// resampled onto a uniform grid enormous.
+pub const MAX_FRAME_GAP_S: f64 = 10.0;
 
 /// Why a clip could not be opened or decoded.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +55,29 @@ pub enum VideoError {
     /// The file exists but cannot be read.
     #[error("cannot read file: {0}")]
     Io(#[from] std::io::Error),
-    /// FFmpeg found no container/stream it can decode.
+    /// FFmpeg found no container/stream it can decode, and the file is nothing recognisable.
     #[error("not a video that can be decoded (unknown format, or its index is missing: truncated or damaged file?)")]
     CannotOpen,
+    /// The file is something else under a video name (a picture, text...).
+    #[error("not a video: the file holds {what}")]
+    NotAVideoFile { what: &'static str },
+    /// An MP4/MOV without its `moov` index box: the recording or the copy stopped early.
+    #[error(
+        "not a video that can be decoded: its index (the MP4 'moov' box) is missing; the file was cut short or damaged"
+    )]
+    MissingIndex,
+    /// An MP4/MOV whose index (`moov` box) is there but does not hold well-formed tracks.
+    #[error("not a video that can be decoded: its index (the MP4 'moov' box) is damaged")]
+    DamagedIndex,
+    /// An MP4/MOV that ends inside one of its boxes.
+    #[error("truncated: the file is {len} bytes but {}", cut_short(kind, *needed, *has_index))]
+    CutShort { kind: String, len: u64, needed: u64, has_index: bool },
+    /// An MP4/MOV with no video track.
+    #[error("no video track in the file{}", if *audio { " (audio only)" } else { "" })]
+    NoVideoTrack { audio: bool },
+    /// An MP4/MOV whose video track lists no frames.
+    #[error("the video track holds no frames")]
+    EmptyVideoTrack,
     /// Something opened, but it is not a picture stream (text, raw bytes...).
     #[error("not a video stream (decoder '{fourcc}')")]
     NotVideo { fourcc: String },
@@ -48,11 +85,16 @@ pub enum VideoError {
     #[error("implausible video header: {what}")]
     BadHeader { what: String },
     /// Opened, but not a single frame decoded.
-    #[error("no frame could be decoded")]
+    #[error("no frame could be decoded (the picture data is damaged, or in a codec this FFmpeg cannot decode)")]
     NoFrames,
     /// Far fewer frames decoded than the header declares.
     #[error("truncated or damaged: decoded {decoded} of {declared} frames the header declares")]
     Truncated { decoded: u64, declared: u64 },
+    /// Two consecutive frames are further apart in time than any real recording.
+    #[error(
+        "damaged timestamps: {gap_s:.0} s between frame {before} and the next (at most {MAX_FRAME_GAP_S} s expected)"
+    )]
+    TimeGap { before: u64, gap_s: f64 },
     /// The slow-motion factor given is not a positive number.
     #[error("slow-motion factor must be a positive number, got {0}")]
     BadSlowmo(f64),
@@ -127,27 +169,34 @@ impl VideoReader {
         quiet_backend_logs();
         let mut cap = videoio::VideoCapture::from_file(name, videoio::CAP_FFMPEG)?;
         if !cap.is_opened()? {
-            return Err(VideoError::CannotOpen);
+            return Err(diagnose(path).unwrap_or(VideoError::CannotOpen));
         }
         // OpenCV 4.6 does not take this as an open() parameter; it is honoured from the next read.
         cap.set(videoio::CAP_PROP_ORIENTATION_AUTO, 0.0)?;
         let fourcc_code = cap.get(videoio::CAP_PROP_FOURCC)? as i64 as u32;
         let codec = fourcc_to_string(fourcc_code);
         if NON_VIDEO_FOURCCS.contains(&codec.trim()) {
-            return Err(VideoError::NotVideo { fourcc: codec });
+            return Err(diagnose(path).unwrap_or(VideoError::NotVideo { fourcc: codec }));
         }
         let coded_w = cap.get(videoio::CAP_PROP_FRAME_WIDTH)?;
         let coded_h = cap.get(videoio::CAP_PROP_FRAME_HEIGHT)?;
         let fps = cap.get(videoio::CAP_PROP_FPS)?;
         let frames = cap.get(videoio::CAP_PROP_FRAME_COUNT)?;
-        if !(16.0..=16384.0).contains(&coded_w) || !(16.0..=16384.0).contains(&coded_h) {
-            return Err(VideoError::BadHeader { what: format!("frame size {coded_w}x{coded_h}") });
+        // A still picture opens with an "unknown" (negative) frame count: name the real problem.
+        let bad_header = |what: String| diagnose(path).unwrap_or(VideoError::BadHeader { what });
+        let side_ok = |s: f64| (MIN_SIDE_PX..=MAX_SIDE_PX).contains(&s);
+        if !side_ok(coded_w) || !side_ok(coded_h) || coded_w * coded_h > MAX_PIXELS {
+            return Err(bad_header(format!(
+                "frame size {coded_w}x{coded_h} (accepted: {MIN_SIDE_PX}-{MAX_SIDE_PX} pixels a side, \
+                 {:.0} megapixels in all)",
+                MAX_PIXELS / 1e6
+            )));
         }
         if !(fps.is_finite() && fps > 0.0 && fps <= 2000.0) {
-            return Err(VideoError::BadHeader { what: format!("frame rate {fps}") });
+            return Err(bad_header(format!("frame rate {fps} frames/s")));
         }
         if !(1.0..=1.0e8).contains(&frames) {
-            return Err(VideoError::BadHeader { what: format!("frame count {frames}") });
+            return Err(bad_header(format!("frame count {frames}")));
         }
         let meta = cap.get(videoio::CAP_PROP_ORIENTATION_META)?;
         let rotation_deg = (((meta.round() as i64) % 360 + 360) % 360) as u32;
@@ -216,6 +265,9 @@ impl VideoReader {
             // OpenCV reports 0 (or repeats) for the last frames of a file: extrapolate.
             // (Negated so that a NaN position also counts as "not after the last".)
             Some(last) if !(pos_s > last) => last + self.last_dt_s,
+            Some(last) if pos_s - last > MAX_FRAME_GAP_S => {
+                return Err(VideoError::TimeGap { before: self.decoded - 1, gap_s: pos_s - last });
+            }
             Some(last) => {
                 self.last_dt_s = pos_s - last;
                 pos_s
@@ -232,14 +284,18 @@ impl VideoReader {
     /// Call after the last frame: an error when the stream ended far short of the declared length.
     pub fn finish(&self) -> Result<(), VideoError> {
         if self.decoded == 0 {
-            return Err(VideoError::NoFrames);
+            return Err(diagnose(&self.path).unwrap_or(VideoError::NoFrames));
         }
         // Declared counts are loose: edit lists and variable frame rates make real clips decode
         // up to ~20 % fewer frames than their header says. A file cut short by a failed copy
         // mostly loses its index (and fails to open); one with the index first ends far short.
         let declared = self.info.frames_declared;
         if (self.decoded as f64) < TRUNCATED_FRACTION * declared as f64 {
-            return Err(VideoError::Truncated { decoded: self.decoded, declared });
+            // A file cut short says so in its box sizes: more useful than a frame count.
+            return Err(match diagnose(&self.path) {
+                Some(e @ VideoError::CutShort { .. }) => e,
+                _ => VideoError::Truncated { decoded: self.decoded, declared },
+            });
         }
         Ok(())
     }
@@ -269,6 +325,33 @@ pub fn repair_first_timestamp(t0_s: f64, t1_s: f64, fps: f64, slowmo_factor: f64
         (t1_s - interval_s).max(0.0).min(t0_s)
     } else {
         t0_s
+    }
+}
+
+fn cut_short(kind: &str, needed: u64, has_index: bool) -> String {
+    if kind == "moov" {
+        format!("its index (the 'moov' box) runs to byte {needed}")
+    } else if has_index {
+        format!("its '{kind}' box runs to byte {needed}")
+    } else {
+        format!("its '{kind}' box runs to byte {needed}, and its index (the 'moov' box) is missing")
+    }
+}
+
+/// What is wrong with a file FFmpeg refused, when its bytes say so; `None` when they do not.
+fn diagnose(path: &Path) -> Option<VideoError> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    match crate::sniff::sniff(&mut file, len).ok()? {
+        Sniffed::NotVideo { what } => Some(VideoError::NotAVideoFile { what }),
+        Sniffed::CutShort { kind, len, needed, has_index } => {
+            Some(VideoError::CutShort { kind, len, needed, has_index })
+        }
+        Sniffed::NoIndex => Some(VideoError::MissingIndex),
+        Sniffed::DamagedIndex => Some(VideoError::DamagedIndex),
+        Sniffed::NoVideoTrack { audio } => Some(VideoError::NoVideoTrack { audio }),
+        Sniffed::EmptyVideoTrack => Some(VideoError::EmptyVideoTrack),
+        Sniffed::Unknown => None,
     }
 }
 
