@@ -220,10 +220,23 @@ fn a_folder_of_broken_files_fails_each_clearly_and_still_analyses_the_good_clips
         .collect();
     assert!(temporaries.is_empty(), "temporary files left: {temporaries:?}");
 
-    // Every clip folder is complete; no folder for a failed clip.
+    // Every clip folder is complete, or holds only the failed clip's error record (which
+    // `formcheck summarize` reads).
     let rows = summary_rows(&out);
     for entry in std::fs::read_dir(&out).expect("out").flatten() {
         if entry.path().is_dir() {
+            let files = tree(&entry.path());
+            if files == ["error.json"] {
+                let record: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(entry.path().join("error.json")).expect("read"))
+                        .expect("error.json is JSON");
+                assert!(
+                    record["error"].as_str().is_some_and(|e| !e.is_empty()),
+                    "{}: empty error",
+                    entry.path().display()
+                );
+                continue;
+            }
             let missing: Vec<&str> = OUTPUTS.iter().copied().filter(|f| !entry.path().join(f).is_file()).collect();
             assert!(missing.is_empty(), "{} is a half set: {missing:?} missing", entry.path().display());
         }
@@ -245,7 +258,13 @@ fn a_folder_of_broken_files_fails_each_clearly_and_still_analyses_the_good_clips
             if let Some(word) = must_fail.get(case.name.as_str()) {
                 assert!(error.contains(word), "{}: error lacks '{word}': {error}", case.name);
             }
-            assert!(name.is_empty() || !out.join(name).exists(), "{}: failed but left {}", case.name, name);
+            // A failed clip's folder holds only its error record.
+            assert!(
+                name.is_empty() || !out.join(name).exists() || tree(&out.join(name)) == ["error.json"],
+                "{}: failed but left {:?}",
+                case.name,
+                tree(&out.join(name))
+            );
             failed.push(case.name.as_str());
         } else {
             assert!(!must_fail.contains_key(case.name.as_str()), "{} gave a report ({status}), should fail", case.name);
@@ -308,7 +327,14 @@ fn broken_files_given_alone_each_get_one_line_naming_them() {
         let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "{name}: one line expected: {stderr:?}");
         assert!(lines[0].contains(name) && lines[0].contains(reason), "{name}: '{reason}' expected: {}", lines[0]);
-        let left: Vec<String> = tree(&out).into_iter().filter(|f| f != "summary.csv" && f != "index.html").collect();
+        // Only the batch listings and the failure's own record (a clip's error.json, or
+        // input-errors.json for what could not even be listed).
+        let stem = Path::new(name).file_stem().expect("stem").to_string_lossy().into_owned();
+        let left: Vec<String> = tree(&out)
+            .into_iter()
+            .filter(|f| !["summary.csv", "index.html", "input-errors.json"].contains(&f.as_str()))
+            .filter(|f| *f != format!("{stem}/error.json") && *f != stem)
+            .collect();
         assert!(left.is_empty(), "{name}: left {left:?}");
     }
     // A real clip under a wrong extension, named explicitly, is still a clip.

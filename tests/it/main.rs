@@ -11,7 +11,7 @@ mod corpus;
 mod fidelity;
 mod html;
 mod lifter;
-mod shard;
 mod names;
+mod shard;
 mod synthetic;
 mod video;
