@@ -225,8 +225,7 @@ impl ModelMeta {
 impl PoseTrack {
     /// Writes the track as JSON atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), TrackFileError> {
-        let bytes = serde_json::to_vec(self).expect("a pose track always serialises");
-        crate::output::write_atomic(path, &bytes)
+        crate::output::write_atomic_with(path, |w| serde_json::to_writer(w, self).map_err(std::io::Error::other))
             .map_err(|source| TrackFileError::Write { path: path.display().to_string(), source })
     }
 
