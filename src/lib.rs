@@ -7,7 +7,7 @@
 //! `posetrack` (the saved `poses.json`), driven by `pipeline`. Then, on plain data with no model or video,
 //! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
 //! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
-//! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line.
+//! `runtime` finds ONNX Runtime; `output` writes files atomically; `app` is the command line; `fuzzing` holds the fuzz targets.
 
 pub mod analysis;
 pub mod annotate;
@@ -17,6 +17,7 @@ pub mod barpath;
 pub mod batch;
 pub mod config;
 pub mod faults;
+pub mod fuzzing;
 pub mod html;
 pub mod kinematics;
 pub mod metrics;

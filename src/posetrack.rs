@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::bar::PlateObservation;
-use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES};
+use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES, NUM_LANDMARKS};
 use crate::video::VideoInfo;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -234,7 +234,13 @@ impl PoseTrack {
     pub fn load(path: &Path) -> Result<PoseTrack, TrackFileError> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| TrackFileError::Read { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        PoseTrack::from_json(&bytes, &shown)
+    }
+
+    /// Parses and checks the bytes of a `poses.json`; `shown` names the source in errors.
+    pub fn from_json(bytes: &[u8], shown: &str) -> Result<PoseTrack, TrackFileError> {
+        let shown = shown.to_string();
+        let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == SCHEMA_VERSION as u64 => {}
@@ -243,6 +249,13 @@ impl PoseTrack {
         }
         let track: PoseTrack = serde_json::from_value(value)
             .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
+        // The analysis reads landmarks by their BlazePose index.
+        if track.model.names.len() != NUM_LANDMARKS {
+            return Err(TrackFileError::Parse {
+                path: shown,
+                reason: format!("{} landmark names; the BlazePose layout has {NUM_LANDMARKS}", track.model.names.len()),
+            });
+        }
         if let Some(bad) =
             track.frames.iter().find(|f| f.landmarks.as_ref().is_some_and(|l| l.len() != track.model.names.len()))
         {

@@ -12,7 +12,8 @@ pub fn hampel(t_s: &[f64], x: &mut [Option<f64>], half_window_s: f64, n_sigmas: 
     let mut lo = 0;
     for i in 0..x.len() {
         let Some(v) = original[i] else { continue };
-        while t_s[i] - t_s[lo] > half_window_s {
+        // `lo < i`: with a negative window or times out of order the left edge must not pass i.
+        while lo < i && t_s[i] - t_s[lo] > half_window_s {
             lo += 1;
         }
         window.clear();
@@ -70,6 +71,9 @@ pub fn lowpass(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     }
 }
 
+/// Most grid points per sample when a run is resampled to its median interval.
+const MAX_GRID_PER_SAMPLE: usize = 64;
+
 fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     let n = x.len();
     let mut dts: Vec<f64> = t_s.windows(2).map(|w| w[1] - w[0]).filter(|d| *d > 0.0).collect();
@@ -82,8 +86,13 @@ fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     if cutoff_hz >= 0.45 * fs {
         return;
     }
-    // Resample to a uniform grid.
-    let m = ((t_s[n - 1] - t_s[0]) / dt).round() as usize + 1;
+    // Resample to a uniform grid. A run whose span is far more intervals than it has samples
+    // (times out of order, or a huge jump) has no meaningful grid: it is left as it is.
+    let steps = ((t_s[n - 1] - t_s[0]) / dt).round();
+    if !(0.0..=(MAX_GRID_PER_SAMPLE * n) as f64).contains(&steps) {
+        return;
+    }
+    let m = steps as usize + 1;
     let values: Vec<f64> = x.iter().map(|v| v.expect("a run holds only seen samples")).collect();
     let mut grid = Vec::with_capacity(m);
     let mut j = 0;
@@ -222,6 +231,32 @@ mod tests {
             let err = (v.expect("seen") - slow(t[i])).abs();
             assert!(err < 0.02, "sample {i}: error {err}");
         }
+    }
+
+    #[test]
+    fn hampel_with_a_negative_window_or_times_out_of_order_stays_in_bounds() {
+        // Found by fuzzing the configuration (outlier_window_s = -1e308).
+        let t = times(40, 30.0);
+        let mut x: Vec<Option<f64>> = (0..40).map(|i| Some(i as f64)).collect();
+        hampel(&t, &mut x, -1e308, 3.0);
+        assert!(x.iter().all(Option::is_some));
+        let backwards: Vec<f64> = t.iter().rev().copied().collect();
+        hampel(&backwards, &mut x, 0.2, 3.0);
+    }
+
+    #[test]
+    fn lowpass_leaves_a_run_with_no_sensible_grid_as_it_is() {
+        // A run spanning ~1e300 median intervals would need a grid larger than memory.
+        let mut t = times(20, 30.0);
+        t[19] = 1e300;
+        let mut x: Vec<Option<f64>> = (0..20).map(|i| Some((i % 2) as f64)).collect();
+        let before = x.clone();
+        lowpass(&t, &mut x, 4.0);
+        assert_eq!(x, before);
+        // Times running backwards: the span is negative.
+        let backwards: Vec<f64> = times(20, 30.0).into_iter().rev().collect();
+        lowpass(&backwards, &mut x, 4.0);
+        assert_eq!(x, before);
     }
 
     #[test]

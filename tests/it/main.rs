@@ -8,6 +8,7 @@ mod batch;
 mod cli;
 mod common;
 mod fidelity;
+mod fuzz_regressions;
 mod html;
 mod lifter;
 mod synthetic;
