@@ -11,5 +11,6 @@ mod fidelity;
 mod fuzz_regressions;
 mod html;
 mod lifter;
+mod props;
 mod synthetic;
 mod video;
