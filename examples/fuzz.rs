@@ -7,8 +7,8 @@
 //! numbers replaced by extremes, keys dropped or misspelt, arrays duplicated or emptied), and runs
 //! the target under `catch_unwind`. An input that makes the analysis say something new (a new
 //! outcome signature) joins the corpus. A panic or a broken invariant is written to
-//! `fuzz/regressions/TARGET/<hash>` (the first input per panic location); an input slower than
-//! 2 s is written there as `slow-<hash>`, and one still running after 20 s as `hang-<hash>`,
+//! `fuzz/regressions/TARGET/<hash>` (the first input per panic location); an input taking over
+//! 2 s of CPU time is written there as `slow-<hash>`, and one still running after 20 s as `hang-<hash>`,
 //! after which the fuzzer exits with status 3. The exit status is 1 when anything was found.
 //! `--replay FILE...` runs the target once on each file and prints the result and time.
 
@@ -342,6 +342,12 @@ fn read_dir_files(dir: &Path) -> Vec<Vec<u8>> {
     paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
 }
 
+/// CPU time of this thread in seconds (Linux), so that a slow input is told from a busy machine.
+fn thread_cpu_s() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(text.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
@@ -441,11 +447,15 @@ fn main() {
         if let Ok(mut c) = current.lock() {
             c.clone_from(&input);
         }
-        let t0 = Instant::now();
+        let (t0, cpu0) = (Instant::now(), thread_cpu_s());
         started_ms.store(epoch.elapsed().as_millis() as u64 + 1, Ordering::SeqCst);
         let result = std::panic::catch_unwind(|| target.run(&input));
         started_ms.store(0, Ordering::SeqCst);
-        let took = t0.elapsed();
+        // CPU time where the system gives it: on a shared machine wall time overstates.
+        let took = match (cpu0, thread_cpu_s()) {
+            (Some(a), Some(b)) => Duration::from_secs_f64((b - a).max(0.0)),
+            _ => t0.elapsed(),
+        };
         execs += 1;
         let problem = match &result {
             Err(_) => Some(format!("panic at {}", last_panic.lock().map(|p| p.clone()).unwrap_or_default())),
