@@ -423,7 +423,7 @@ fn main() {
     let deadline = epoch + Duration::from_secs(seconds);
     let mut seen: HashSet<u64> = HashSet::new();
     let mut crashes: HashMap<String, PathBuf> = HashMap::new();
-    let (mut execs, mut slow, mut found) = (0u64, 0u64, 0u64);
+    let (mut execs, mut oks, mut slow, mut found) = (0u64, 0u64, 0u64, 0u64);
     let mut last_report = Instant::now();
     // Run every seed once first, unmutated.
     let mut queue: Vec<Vec<u8>> = corpus.clone();
@@ -483,7 +483,10 @@ fn main() {
             eprintln!("SLOW: {took:?} {}", path.display());
         }
         let sig = match &result {
-            Ok(Ok(sig)) => *sig,
+            Ok(Ok(sig)) => {
+                oks += 1;
+                *sig
+            }
             Ok(Err(e)) => {
                 // Errors count by kind (`Config(UnknownKey`), not by the keys or numbers they quote.
                 let kind: String = format!("{e:?}").chars().take_while(|c| *c != '{' && *c != ' ').collect();
@@ -500,7 +503,7 @@ fn main() {
             last_report = Instant::now();
             let secs = epoch.elapsed().as_secs_f64();
             eprintln!(
-                "[{:>6.0} s] execs {execs} ({:.0}/s) corpus {} outcomes {} crashes {found} slow {slow}",
+                "[{:>6.0} s] execs {execs} ({:.0}/s, {oks} analysed) corpus {} outcomes {} crashes {found} slow {slow}",
                 secs,
                 execs as f64 / secs,
                 corpus.len(),
@@ -510,7 +513,7 @@ fn main() {
     }
     let secs = epoch.elapsed().as_secs_f64();
     println!(
-        "target {} ran {:.0} s: {execs} execs ({:.0}/s), corpus {}, outcomes {}, crashes {found}, slow {slow}",
+        "target {} ran {:.0} s: {execs} execs ({:.0}/s, {oks} analysed), corpus {}, outcomes {}, crashes {found}, slow {slow}",
         target.name(),
         secs,
         execs as f64 / secs,
