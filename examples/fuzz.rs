@@ -12,7 +12,7 @@
 //! after which the fuzzer exits with status 3. The exit status is 1 when anything was found.
 //! `--replay FILE...` runs the target once on each file and prints the result and time.
 
-use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -467,12 +467,12 @@ fn main() {
             let key: String = problem.chars().filter(|c| !c.is_ascii_digit()).take(160).collect();
             let key =
                 if problem.starts_with("panic") { problem.split(": ").next().unwrap_or("").to_string() } else { key };
-            if !crashes.contains_key(&key) {
+            if let Entry::Vacant(slot) = crashes.entry(key) {
                 found += 1;
                 let path = crash_dir.join(fuzzing::input_name(&input));
                 let _ = std::fs::create_dir_all(&crash_dir).and_then(|_| std::fs::write(&path, &input));
                 eprintln!("CRASH #{found}: {problem}\n  input: {} ({} bytes)", path.display(), input.len());
-                crashes.insert(key, path);
+                slot.insert(path);
             }
             continue;
         }

@@ -265,7 +265,10 @@ impl PoseTrack {
             });
         }
         // The video stage gives every frame a finite time after the previous one's.
-        if let Some(w) = track.frames.windows(2).find(|w| !(w[1].t_s > w[0].t_s)) {
+        if let Some(f) = track.frames.iter().find(|f| !f.t_s.is_finite()) {
+            return Err(TrackFileError::Parse { path: shown, reason: format!("frame {} has no finite time", f.i) });
+        }
+        if let Some(w) = track.frames.windows(2).find(|w| w[1].t_s <= w[0].t_s) {
             return Err(TrackFileError::Parse {
                 path: shown,
                 reason: format!(
@@ -273,9 +276,6 @@ impl PoseTrack {
                     w[1].i, w[1].t_s, w[0].t_s
                 ),
             });
-        }
-        if let Some(f) = track.frames.iter().find(|f| !f.t_s.is_finite()) {
-            return Err(TrackFileError::Parse { path: shown, reason: format!("frame {} has no finite time", f.i) });
         }
         Ok(track)
     }
