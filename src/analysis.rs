@@ -16,9 +16,26 @@ use crate::track::{Facing, Joint, Track, P2};
 
 /// Analyses one clip's pose track.
 pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
+    let mut warnings = Vec::new();
+    // Every stage takes times as finite and increasing (the video stage makes them so, the
+    // loader checks it); a track built otherwise loses the frames that are not.
+    let repaired;
+    let poses = if poses.times_increase() {
+        poses
+    } else {
+        repaired = with_increasing_times(poses);
+        warnings.push(Warning {
+            code: "bad_timestamps",
+            message: format!(
+                "{} of {} frames had a time that was not after the previous frame's and were left out",
+                poses.frames.len() - repaired.frames.len(),
+                poses.frames.len()
+            ),
+        });
+        &repaired
+    };
     let track = track::clean(poses, &cfg.track);
     let q = track.quality;
-    let mut warnings = Vec::new();
     let mut reliable = true;
     if q.pose_fraction < cfg.view.min_pose_fraction {
         reliable = false;
@@ -143,6 +160,30 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     }
 }
 
+/// The track without the frames whose time is not finite or not after the last kept frame's.
+fn with_increasing_times(poses: &PoseTrack) -> PoseTrack {
+    let mut last = f64::NEG_INFINITY;
+    let frames = poses
+        .frames
+        .iter()
+        .filter(|f| {
+            let keep = f.t_s.is_finite() && f.t_s > last;
+            if keep {
+                last = f.t_s;
+            }
+            keep
+        })
+        .cloned()
+        .collect();
+    PoseTrack {
+        schema_version: poses.schema_version,
+        clip: poses.clip.clone(),
+        video: poses.video.clone(),
+        model: poses.model.clone(),
+        frames,
+    }
+}
+
 /// A warning when the plate's scale makes the lifter or the lift implausibly sized (a plate
 /// that is not the assumed diameter).
 fn scale_check(kin: &Kinematics, reps: &[metrics::RepMetrics], cfg: &BarConfig) -> Option<Warning> {
@@ -184,5 +225,51 @@ fn bar_report(track: &Track, bar: &BarPath, cfg: &BarConfig) -> BarReport {
         camera_to_plate_m: bar.scale.map(|s| s.camera_to_plate_m),
         plate_fraction: bar.plate_fraction,
         path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{self, SynthLift};
+
+    #[test]
+    fn frames_with_times_out_of_order_are_left_out_with_a_warning() {
+        let (mut track, _) = synth::generate(&SynthLift { plate_noise_px: Some(0.5), ..SynthLift::default() });
+        let n = track.frames.len();
+        track.frames[11].t_s = track.frames[10].t_s;
+        track.frames[20].t_s = f64::NAN;
+        track.frames[30].t_s = -1.0;
+        let report = analyze(&track, &Config::default());
+        let w = report.warnings.iter().find(|w| w.code == "bad_timestamps").expect("warned");
+        assert!(w.message.starts_with(&format!("3 of {n} frames")), "{}", w.message);
+        assert_eq!(report.series.t_s.len(), n - 3);
+        assert_eq!(report.reps.len(), 3);
+    }
+
+    #[test]
+    fn a_plate_whose_size_is_not_finite_is_no_plate() {
+        // Every kept plate diameter infinite would leave no median to scale by.
+        let (mut track, _) = synth::generate(&SynthLift { plate_noise_px: Some(0.5), ..SynthLift::default() });
+        for p in track.frames.iter_mut().filter_map(|f| f.plate.as_mut()) {
+            p[2] = f64::INFINITY;
+        }
+        let report = analyze(&track, &Config::default());
+        assert_eq!(report.bar.source, BarSource::Hands);
+        assert_eq!(report.reps.len(), 3);
+    }
+
+    #[test]
+    fn landmarks_that_are_not_finite_count_as_not_seen() {
+        let (mut track, _) = synth::generate(&SynthLift::default());
+        for (k, l) in track.frames.iter_mut().filter_map(|f| f.landmarks.as_mut()).enumerate() {
+            let bad = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY][k % 3];
+            l[crate::pose::joint::LEFT_KNEE][k % 3] = bad;
+            l[crate::pose::joint::RIGHT_KNEE][k % 3] = bad;
+        }
+        let report = analyze(&track, &Config::default());
+        let json = report.to_json();
+        assert!(!json.contains("NaN") && !json.contains("inf"), "non-finite values in the report");
+        assert!(report.reps.iter().all(|r| r.metrics.knee_angle_floor_break_deg.is_none()));
     }
 }

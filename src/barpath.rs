@@ -23,7 +23,7 @@
 
 use crate::config::{BarConfig, TrackConfig};
 use crate::pose::{joint, weighted_pair};
-use crate::posetrack::PoseTrack;
+use crate::posetrack::{PoseFrame, PoseTrack};
 use crate::signal;
 use crate::track::{Facing, Track, P2};
 
@@ -70,15 +70,21 @@ fn hands_px(l: &[[f64; 3]]) -> Option<(f64, f64)> {
     weighted_pair(l[joint::LEFT_WRIST], l[joint::RIGHT_WRIST], 0.0)
 }
 
+/// The frame's plate measurement, unless it is not a plate (a value not finite, a diameter not
+/// above zero): such a record is treated as no measurement.
+fn measured_plate(f: &PoseFrame) -> Option<[f64; 5]> {
+    f.plate.filter(|p| p.iter().all(|v| v.is_finite()) && p[2] > 0.0)
+}
+
 /// Index ranges (inclusive) of consistent plate measurements.
 fn segments(poses: &PoseTrack, max_gap_s: f64) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut current: Option<(usize, usize)> = None;
     for (i, f) in poses.frames.iter().enumerate() {
-        let Some(p) = f.plate else { continue };
+        let Some(p) = measured_plate(f) else { continue };
         current = match current {
             Some((a, last)) => {
-                let q = poses.frames[last].plate.expect("last is measured");
+                let Some(q) = measured_plate(&poses.frames[last]) else { continue };
                 let gap = f.t_s - poses.frames[last].t_s > max_gap_s.max(1e-6);
                 let resized = (p[2] - q[2]).abs() > 0.15 * q[2];
                 let jumped = (p[0] - q[0]).hypot(p[1] - q[1]) > 0.5 * q[2];
@@ -102,7 +108,7 @@ fn moves_with_hands(poses: &PoseTrack, (a, b): (usize, usize), cfg: &BarConfig) 
     let (mut hand_y, mut plate_y) = (Vec::new(), Vec::new());
     let mut diam = Vec::new();
     for f in &poses.frames[a..=b] {
-        let (Some(p), Some(l)) = (f.plate, f.landmarks.as_ref()) else { continue };
+        let (Some(p), Some(l)) = (measured_plate(f), f.landmarks.as_ref()) else { continue };
         let Some(h) = hands_px(l) else { continue };
         dist.push((p[0] - h.0).hypot(p[1] - h.1) / p[2]);
         hand_y.push(h.1);
@@ -127,7 +133,7 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
     let n = poses.frames.len();
     // Frames where the lifter or the plate was seen (the plate is followed through short pose
     // losses).
-    let with_pose = poses.frames.iter().filter(|f| f.landmarks.is_some() || f.plate.is_some()).count().max(1);
+    let with_pose = poses.frames.iter().filter(|f| f.landmarks.is_some() || measured_plate(f).is_some()).count().max(1);
     let mut kept = vec![false; n];
     for seg in segments(poses, cfg.max_gap_s) {
         let long_enough = poses.frames[seg.1].t_s - poses.frames[seg.0].t_s >= cfg.min_segment_s;
@@ -136,7 +142,7 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
         }
     }
     let measured: Vec<[f64; 5]> =
-        poses.frames.iter().zip(&kept).filter_map(|(f, &k)| if k { f.plate } else { None }).collect();
+        poses.frames.iter().zip(&kept).filter_map(|(f, &k)| if k { measured_plate(f) } else { None }).collect();
     let plate_fraction = measured.len() as f64 / with_pose as f64;
     let followed_s = measured.len() as f64 / poses.video.fps.max(1.0);
     let hands = |reason: String| BarPath {
@@ -159,7 +165,9 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
             100.0 * plate_fraction
         ));
     }
-    let d_px = signal::median_of(measured.iter().map(|p| p[2])).expect("not empty");
+    let Some(d_px) = signal::median_of(measured.iter().map(|p| p[2])) else {
+        return hands("no plate was found near the hands".into());
+    };
     let scale = plate_scale(d_px, poses.video.width as f64, poses.video.height as f64, cfg);
 
     // Per-frame centres in image pixels, only from kept segments and plausible sizes.
@@ -169,7 +177,7 @@ pub fn follow(poses: &PoseTrack, track: &Track, cfg: &BarConfig, track_cfg: &Tra
     let mut xs: Vec<Option<f64>> = vec![None; n];
     let mut ys: Vec<Option<f64>> = vec![None; n];
     for (i, f) in poses.frames.iter().enumerate() {
-        if let (true, Some(p)) = (kept[i], f.plate) {
+        if let (true, Some(p)) = (kept[i], measured_plate(f)) {
             if (p[2] - d_px).abs() <= 0.15 * d_px {
                 xs[i] = Some(p[0]);
                 ys[i] = Some(p[1]);

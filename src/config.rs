@@ -25,6 +25,8 @@ pub enum ConfigError {
     UnknownKey { origin: String, key: String },
     #[error("{origin}: '{key}' must be {expected}")]
     WrongType { origin: String, key: String, expected: String },
+    #[error("{origin}: '{key}' must be a finite number, not {value}")]
+    NotFinite { origin: String, key: String, value: f64 },
     #[error("--set {arg}: expected KEY=VALUE")]
     BadSet { arg: String },
 }
@@ -147,17 +149,29 @@ impl Default for Config {
 impl Config {
     /// Defaults, then `file` if given, then each `KEY=VALUE` in `sets`.
     pub fn load(file: Option<&Path>, sets: &[String]) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => {
+                let origin = path.display().to_string();
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: origin.clone(), source })?;
+                Some((text, origin))
+            }
+            None => None,
+        };
+        Config::from_layers(text.as_ref().map(|(t, o)| (t.as_str(), o.as_str())), sets)
+    }
+
+    /// Defaults, then `file` (its TOML text and a name for errors) if given, then each
+    /// `KEY=VALUE` in `sets`.
+    pub fn from_layers(file: Option<(&str, &str)>, sets: &[String]) -> Result<Config, ConfigError> {
         let defaults: toml::Table = DEFAULT_TOML.parse().expect("the built-in default configuration parses (tested)");
         let mut merged = defaults.clone();
-        if let Some(path) = file {
-            let origin = path.display().to_string();
-            let text =
-                std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: origin.clone(), source })?;
+        if let Some((text, origin)) = file {
             let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-                origin: origin.clone(),
+                origin: origin.to_string(),
                 reason: e.message().to_string(),
             })?;
-            merge_checked(&mut merged, &defaults, table, &origin, "")?;
+            merge_checked(&mut merged, &defaults, table, origin, "")?;
         }
         for arg in sets {
             let (key, value) = arg.split_once('=').ok_or_else(|| ConfigError::BadSet { arg: arg.clone() })?;
@@ -219,6 +233,9 @@ fn merge_checked(
                     _ => unreachable!("merged starts as a copy of the defaults"),
                 };
                 merge_checked(target, d, v, origin, &path)?;
+            }
+            (toml::Value::Float(_), toml::Value::Float(f)) if !f.is_finite() => {
+                return Err(ConfigError::NotFinite { origin: origin.to_string(), key: path, value: f });
             }
             (toml::Value::Float(_), toml::Value::Integer(i)) => {
                 merged.insert(key, toml::Value::Float(i as f64));
@@ -283,6 +300,10 @@ mod tests {
         let err = Config::load(None, &["reps.top_trunk_incline_deg=high".into()]).expect_err("type").to_string();
         assert!(err.contains("reps.top_trunk_incline_deg") && err.contains("float"), "{err}");
         assert!(Config::load(None, &["no_equals".into()]).is_err());
+        let err = Config::load(None, &["track.outlier_window_s=nan".into()]).expect_err("nan").to_string();
+        assert!(err.contains("track.outlier_window_s") && err.contains("finite"), "{err}");
+        let err = Config::from_layers(Some(("[track]\nmax_gap_s = -inf\n", "mine.toml")), &[]).expect_err("inf");
+        assert!(matches!(err, ConfigError::NotFinite { .. }) && err.to_string().contains("mine.toml"), "{err}");
     }
 
     #[test]

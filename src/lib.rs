@@ -9,7 +9,8 @@
 //! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
 //! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
 //! `runtime` finds ONNX Runtime; `output` writes files atomically; `batch` plans many clips (and
-//! shards of them), `summarize` merges their outputs; `app` is the command line.
+//! shards of them), `summarize` merges their outputs; `app` is the command line; `fuzzing` holds
+//! the fuzz targets.
 
 pub mod analysis;
 pub mod annotate;
@@ -19,6 +20,7 @@ pub mod barpath;
 pub mod batch;
 pub mod config;
 pub mod faults;
+pub mod fuzzing;
 pub mod html;
 pub mod kinematics;
 pub mod metrics;

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::bar::PlateObservation;
-use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES};
+use crate::pose::{BackOutline, PoseObservation, BLAZEPOSE_NAMES, NUM_LANDMARKS};
 use crate::video::VideoInfo;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -233,7 +233,13 @@ impl PoseTrack {
     pub fn load(path: &Path) -> Result<PoseTrack, TrackFileError> {
         let shown = path.display().to_string();
         let bytes = std::fs::read(path).map_err(|source| TrackFileError::Read { path: shown.clone(), source })?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
+        PoseTrack::from_json(&bytes, &shown)
+    }
+
+    /// Parses and checks the bytes of a `poses.json`; `shown` names the source in errors.
+    pub fn from_json(bytes: &[u8], shown: &str) -> Result<PoseTrack, TrackFileError> {
+        let shown = shown.to_string();
+        let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
             Some(v) if v == SCHEMA_VERSION as u64 => {}
@@ -242,6 +248,13 @@ impl PoseTrack {
         }
         let track: PoseTrack = serde_json::from_value(value)
             .map_err(|e| TrackFileError::Parse { path: shown.clone(), reason: e.to_string() })?;
+        // The analysis reads landmarks by their BlazePose index.
+        if track.model.names.len() != NUM_LANDMARKS {
+            return Err(TrackFileError::Parse {
+                path: shown,
+                reason: format!("{} landmark names; the BlazePose layout has {NUM_LANDMARKS}", track.model.names.len()),
+            });
+        }
         if let Some(bad) =
             track.frames.iter().find(|f| f.landmarks.as_ref().is_some_and(|l| l.len() != track.model.names.len()))
         {
@@ -250,6 +263,68 @@ impl PoseTrack {
                 reason: format!("frame {} has a landmark count other than {}", bad.i, track.model.names.len()),
             });
         }
+        // The video stage gives every frame a finite time after the previous one's.
+        if let Some(f) = track.frames.iter().find(|f| !f.t_s.is_finite()) {
+            return Err(TrackFileError::Parse { path: shown, reason: format!("frame {} has no finite time", f.i) });
+        }
+        if let Some(w) = track.frames.windows(2).find(|w| w[1].t_s <= w[0].t_s) {
+            return Err(TrackFileError::Parse {
+                path: shown,
+                reason: format!(
+                    "frame {} has time {} s, not after the previous frame's {} s",
+                    w[1].i, w[1].t_s, w[0].t_s
+                ),
+            });
+        }
         Ok(track)
+    }
+
+    /// Whether every frame has a finite time after the previous frame's, as the video stage
+    /// gives them and [`PoseTrack::from_json`] checks.
+    pub fn times_increase(&self) -> bool {
+        self.frames.iter().all(|f| f.t_s.is_finite()) && self.frames.windows(2).all(|w| w[1].t_s > w[0].t_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{self, SynthLift};
+
+    fn json_of(track: &PoseTrack) -> Vec<u8> {
+        serde_json::to_vec(track).expect("serialises")
+    }
+
+    #[test]
+    fn a_saved_track_reads_back_equal() {
+        let (track, _) = synth::generate(&SynthLift { reps: 1, ..SynthLift::default() });
+        assert_eq!(PoseTrack::from_json(&json_of(&track), "t").expect("reads"), track);
+    }
+
+    #[test]
+    fn times_that_do_not_increase_are_a_parse_error() {
+        let (track, _) = synth::generate(&SynthLift { reps: 1, ..SynthLift::default() });
+        let mut dup = track.clone();
+        dup.frames[5].t_s = dup.frames[4].t_s;
+        let err = PoseTrack::from_json(&json_of(&dup), "dup.json").expect_err("duplicate time").to_string();
+        assert!(err.contains("dup.json") && err.contains("frame 5") && err.contains("not after"), "{err}");
+        let mut huge = track;
+        huge.frames[5].t_s = 1e308;
+        huge.frames[6].t_s = f64::MAX;
+        huge.frames.truncate(7);
+        // 1e999 is not a number JSON can carry as f64; a finite but absurd time is only checked
+        // for order.
+        assert!(PoseTrack::from_json(&json_of(&huge), "huge.json").is_ok());
+    }
+
+    #[test]
+    fn a_layout_other_than_blazepose_is_a_parse_error() {
+        let (mut track, _) = synth::generate(&SynthLift { reps: 1, ..SynthLift::default() });
+        track.model.names.truncate(5);
+        for l in track.frames.iter_mut().filter_map(|f| f.landmarks.as_mut()) {
+            l.truncate(5);
+        }
+        let err = PoseTrack::from_json(&json_of(&track), "five.json").expect_err("five landmarks").to_string();
+        assert!(err.contains("5 landmark names"), "{err}");
     }
 }

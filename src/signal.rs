@@ -12,6 +12,11 @@ pub const RUN_BREAK_S: f64 = 1.0;
 /// (only timestamps far from evenly spaced do that: the filter would invent the data between).
 pub const MAX_GRID_FACTOR: usize = 16;
 
+/// Most neighbours on each side of a sample in the outlier window: 0.25 s at 480 fps. It bounds
+/// the cost on a track whose times are absurdly close together (found by fuzzing: 2,000 frames
+/// a nanosecond apart took seconds).
+const HAMPEL_MAX_SIDE: usize = 120;
+
 /// Marks samples further than `n_sigmas` robust standard deviations (1.4826 x MAD) from the
 /// median of their neighbours within `half_window_s` as unseen.
 pub fn hampel(t_s: &[f64], x: &mut [Option<f64>], half_window_s: f64, n_sigmas: f64) {
@@ -20,11 +25,13 @@ pub fn hampel(t_s: &[f64], x: &mut [Option<f64>], half_window_s: f64, n_sigmas: 
     let mut lo = 0;
     for i in 0..x.len() {
         let Some(v) = original[i] else { continue };
-        while t_s[i] - t_s[lo] > half_window_s {
+        // `lo < i`: with a negative window or times out of order the left edge must not pass i.
+        while lo < i && (t_s[i] - t_s[lo] > half_window_s || i - lo > HAMPEL_MAX_SIDE) {
             lo += 1;
         }
         window.clear();
-        window.extend((lo..x.len()).take_while(|&j| t_s[j] - t_s[i] <= half_window_s).filter_map(|j| original[j]));
+        let hi = (i + HAMPEL_MAX_SIDE + 1).min(x.len());
+        window.extend((lo..hi).take_while(|&j| t_s[j] - t_s[i] <= half_window_s).filter_map(|j| original[j]));
         if window.len() < 5 {
             continue;
         }
@@ -91,12 +98,13 @@ fn filter_run(t_s: &[f64], x: &mut [Option<f64>], cutoff_hz: f64) {
     if cutoff_hz >= 0.45 * fs {
         return;
     }
-    // Resample to a uniform grid.
-    let span = ((t_s[n - 1] - t_s[0]) / dt).round();
-    if !(span >= 0.0 && span < (MAX_GRID_FACTOR * n) as f64) {
+    // Resample to a uniform grid. A run whose span is far more intervals than it has samples
+    // (times out of order, or a huge jump) has no meaningful grid: it is left as it is.
+    let steps = ((t_s[n - 1] - t_s[0]) / dt).round();
+    if !(0.0..=(MAX_GRID_FACTOR * n) as f64).contains(&steps) {
         return;
     }
-    let m = span as usize + 1;
+    let m = steps as usize + 1;
     let values: Vec<f64> = x.iter().map(|v| v.expect("a run holds only seen samples")).collect();
     let mut grid = Vec::with_capacity(m);
     let mut j = 0;
@@ -179,12 +187,13 @@ fn filtfilt(x: &[f64], cutoff_hz: f64, fs: f64) -> Vec<f64> {
 
 /// Median of a non-empty slice (reorders it).
 pub fn median_in_place(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
+        // The lower middle is the largest of the values below the upper one.
+        0.5 * (below.iter().copied().fold(f64::NEG_INFINITY, f64::max) + upper)
     }
 }
 
@@ -235,6 +244,32 @@ mod tests {
             let err = (v.expect("seen") - slow(t[i])).abs();
             assert!(err < 0.02, "sample {i}: error {err}");
         }
+    }
+
+    #[test]
+    fn hampel_with_a_negative_window_or_times_out_of_order_stays_in_bounds() {
+        // Found by fuzzing the configuration (outlier_window_s = -1e308).
+        let t = times(40, 30.0);
+        let mut x: Vec<Option<f64>> = (0..40).map(|i| Some(i as f64)).collect();
+        hampel(&t, &mut x, -1e308, 3.0);
+        assert!(x.iter().all(Option::is_some));
+        let backwards: Vec<f64> = t.iter().rev().copied().collect();
+        hampel(&backwards, &mut x, 0.2, 3.0);
+    }
+
+    #[test]
+    fn lowpass_leaves_a_run_with_no_sensible_grid_as_it_is() {
+        // A run spanning ~1e300 median intervals would need a grid larger than memory.
+        let mut t = times(20, 30.0);
+        t[19] = 1e300;
+        let mut x: Vec<Option<f64>> = (0..20).map(|i| Some((i % 2) as f64)).collect();
+        let before = x.clone();
+        lowpass(&t, &mut x, 4.0);
+        assert_eq!(x, before);
+        // Times running backwards: the span is negative.
+        let backwards: Vec<f64> = times(20, 30.0).into_iter().rev().collect();
+        lowpass(&backwards, &mut x, 4.0);
+        assert_eq!(x, before);
     }
 
     #[test]
@@ -302,6 +337,28 @@ mod tests {
         x[30] = Some(50.0);
         hampel(&t, &mut x, 0.25, 3.5);
         assert!(x[30].is_none());
+        assert_eq!(x.iter().filter(|v| v.is_none()).count(), 1);
+    }
+
+    #[test]
+    fn median_matches_the_sorted_middle() {
+        for n in 1..12usize {
+            let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 13) as f64 - 0.5 * i as f64).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) };
+            assert_eq!(median_in_place(&mut v.clone()), want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn hampel_on_absurdly_dense_times_uses_a_bounded_window() {
+        // 3,000 samples a picosecond apart: every sample is inside every window by time.
+        let t: Vec<f64> = (0..3000).map(|i| i as f64 * 1e-12).collect();
+        let mut x: Vec<Option<f64>> = (0..3000).map(|i| Some((i % 5) as f64)).collect();
+        x[1500] = Some(1e6);
+        hampel(&t, &mut x, 0.25, 4.0);
+        assert!(x[1500].is_none());
         assert_eq!(x.iter().filter(|v| v.is_none()).count(), 1);
     }
 

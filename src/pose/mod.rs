@@ -87,11 +87,19 @@ pub mod joint {
 /// `None` when neither side is at least `min_visibility`. In profile both sides project close
 /// together, so the mean does not depend on the model's left/right labels.
 pub fn weighted_pair(l: [f64; 3], r: [f64; 3], min_visibility: f64) -> Option<(f64, f64)> {
-    // A tiny floor keeps the weights defined when both sides are hidden but still wanted.
-    let weight = |v: f64| if v >= min_visibility { v.max(1e-3) } else { 0.0 };
-    let (wl, wr) = (weight(l[2]), weight(r[2]));
+    // A tiny floor keeps the weights defined when both sides are hidden but still wanted. A
+    // landmark with a value that is not finite (a damaged track) counts as not seen.
+    let weight = |p: [f64; 3]| {
+        if p.iter().all(|v| v.is_finite()) && p[2] >= min_visibility {
+            p[2].max(1e-3)
+        } else {
+            0.0
+        }
+    };
+    let (wl, wr) = (weight(l), weight(r));
     let w = wl + wr;
-    (w > 0.0).then(|| ((wl * l[0] + wr * r[0]) / w, (wl * l[1] + wr * r[1]) / w))
+    let mid = ((wl * l[0] + wr * r[0]) / w, (wl * l[1] + wr * r[1]) / w);
+    (w > 0.0 && mid.0.is_finite() && mid.1.is_finite()).then_some(mid)
 }
 
 /// A point in pixels of the upright frame.
