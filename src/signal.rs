@@ -259,13 +259,17 @@ mod tests {
 
     #[test]
     fn lowpass_leaves_a_run_with_no_sensible_grid_as_it_is() {
-        // A run spanning ~1e300 median intervals would need a grid larger than memory.
+        // A run spanning ~1e300 median intervals would need a grid larger than memory. The jump
+        // ends the run (more than RUN_BREAK_S), so the sample after it is left alone and the ones
+        // before are filtered on their own, finitely.
         let mut t = times(20, 30.0);
         t[19] = 1e300;
         let mut x: Vec<Option<f64>> = (0..20).map(|i| Some((i % 2) as f64)).collect();
         let before = x.clone();
         lowpass(&t, &mut x, 4.0);
-        assert_eq!(x, before);
+        assert_eq!(x[19], before[19]);
+        assert!(x.iter().all(|v| v.is_some_and(f64::is_finite)));
+        let mut x = before.clone();
         // Times running backwards: the span is negative.
         let backwards: Vec<f64> = times(20, 30.0).into_iter().rev().collect();
         lowpass(&backwards, &mut x, 4.0);
