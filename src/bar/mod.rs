@@ -181,11 +181,18 @@ pub struct PlateTracker {
     aspect: f64,
     /// When acquisition was last tried (s); it is retried every [`ACQUIRE_EVERY_S`].
     last_acquire_s: Option<f64>,
+    /// Acquisitions tried in a row without finding a plate.
+    failed_acquires: u32,
 }
 
 /// While no plate is followed, acquisition (several aspects over a wide window, the costly
 /// search) is tried at most this often: a lifter sets up for far longer.
 const ACQUIRE_EVERY_S: f64 = 0.1;
+/// After this many acquisitions in a row have found nothing (a second of searching: a kettlebell,
+/// a trap bar, a plate seen edge-on), they are tried only every [`ACQUIRE_SLOW_EVERY_S`]: on such
+/// clips the search cost as much as the pose model, for nothing.
+const ACQUIRE_FAST_TRIES: u32 = 10;
+const ACQUIRE_SLOW_EVERY_S: f64 = 0.3;
 
 /// Measured diameters kept for the reference size.
 const RECENT_DIAMETERS: usize = 15;
@@ -201,6 +208,7 @@ impl PlateTracker {
             recent_d: std::collections::VecDeque::with_capacity(RECENT_DIAMETERS),
             aspect: 1.0,
             last_acquire_s: None,
+            failed_acquires: 0,
         }
     }
 
@@ -211,6 +219,7 @@ impl PlateTracker {
         self.far_since_s = None;
         self.recent_d.clear();
         self.aspect = 1.0;
+        self.failed_acquires = 0;
     }
 
     /// Median of the recently measured diameters.
@@ -236,14 +245,20 @@ impl PlateTracker {
             (None, Some(last)) => (0.5 * last.d, 2.0 * last.d),
             (None, None) => return Ok(None),
         };
-        if self.last.is_none() {
-            let recently = self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < ACQUIRE_EVERY_S);
+        let acquiring = self.last.is_none();
+        if acquiring {
+            let every_s =
+                if self.failed_acquires < ACQUIRE_FAST_TRIES { ACQUIRE_EVERY_S } else { ACQUIRE_SLOW_EVERY_S };
+            let recently = self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < every_s);
             if hands.is_none() || recently {
                 return Ok(None);
             }
             self.last_acquire_s = Some(t_s);
         }
         let obs = self.track(frame, t_s, hands, range)?;
+        if acquiring {
+            self.failed_acquires = if obs.is_some() { 0 } else { self.failed_acquires.saturating_add(1) };
+        }
         if let (Some(o), Some(h)) = (obs, hands) {
             let far =
                 (o.center_x_px - h.0).hypot(o.center_y_px - h.1) > self.cfg.max_hands_distance_frac * o.diameter_px;
