@@ -299,17 +299,7 @@ pub fn arbitrary_track(u: &mut Unstructured) -> PoseTrack {
 
 /// A synthetic lift with arbitrary (but bounded, so each run is quick) settings.
 fn synth_track(u: &mut Unstructured) -> PoseTrack {
-    let faults = [
-        InjectedFault::RoundedLowerBack { bend_deg: 25.0 },
-        InjectedFault::EarlyHipRise,
-        InjectedFault::HipsTooHighAtStart,
-        InjectedFault::BarAwayFromShins { distance_frac_shin: 0.4 },
-        InjectedFault::LockoutHyperextension { lean_back_deg: 15.0 },
-        InjectedFault::SoftLockout { hip_short_deg: 20.0 },
-        InjectedFault::Hitching,
-        InjectedFault::JerkingTheBar,
-        InjectedFault::HeadPosition { neck_ext_deg: 30.0 },
-    ];
+    let faults = InjectedFault::EACH;
     let reps = u.below(4);
     let spec = SynthLift {
         reps,

@@ -12,7 +12,7 @@ use crate::pose::landmarks::{LandmarkModel, LANDMARK_SPEC};
 use crate::pose::model::{Model, ModelError};
 use crate::pose::{PoseObservation, PoseTracker, StageTimes, TrackerConfig};
 use crate::posetrack::{ModelMeta, PoseFrame, PoseTrack, VideoMeta, SCHEMA_VERSION};
-use crate::video::{Frame, VideoError, VideoReader};
+use crate::video::{spawn_decoder, Frame, FramePool, VideoError, VideoReader};
 
 /// Frames in flight between the decoder and the pose thread.
 const FRAME_POOL: usize = 6;
@@ -114,18 +114,13 @@ pub fn open_clip(clip: &Path, slowmo_factor: f64) -> Result<VideoReader, VideoEr
 /// Decodes `reader`'s clip and tracks the lifter on every frame.
 pub fn track_clip(
     engine: &mut PoseEngine,
-    mut reader: VideoReader,
+    reader: VideoReader,
     on_progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<(PoseTrack, Timings), PipelineError> {
     let started = Instant::now();
     let info = reader.info().clone();
     let clip_name = reader.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     engine.tracker.reset();
-    let (full_tx, full_rx) = mpsc::sync_channel::<Frame>(FRAME_POOL);
-    let (free_tx, free_rx) = mpsc::channel::<Frame>();
-    for _ in 0..FRAME_POOL {
-        free_tx.send(Frame::default()).expect("receiver is alive");
-    }
     let expected = info.frames_declared;
     engine.plate = PlateTracker::new(PlateConfig::default());
     let (tracker, plate_tracker) = (&mut engine.tracker, &mut engine.plate);
@@ -134,18 +129,7 @@ pub fn track_clip(
     // core the decoder leaves mostly idle.
     let (posed_tx, posed_rx) = mpsc::sync_channel::<(Frame, Option<PoseObservation>)>(FRAME_POOL);
     let (decode_result, pose_result, plate_result) = std::thread::scope(|s| {
-        let decoder = s.spawn(move || -> Result<(VideoReader, f64), VideoError> {
-            let mut busy_s = 0.0;
-            while let Ok(mut frame) = free_rx.recv() {
-                let t0 = Instant::now();
-                let more = reader.read_into(&mut frame)?;
-                busy_s += t0.elapsed().as_secs_f64();
-                if !more || full_tx.send(frame).is_err() {
-                    break;
-                }
-            }
-            Ok((reader, busy_s))
-        });
+        let (FramePool { full: full_rx, free: free_tx }, decoder) = spawn_decoder(s, reader, FRAME_POOL);
         let plates = s.spawn(move || -> Result<(Vec<PoseFrame>, f64), BarError> {
             let mut frames = Vec::with_capacity(expected.min(1 << 20) as usize);
             let mut busy_s = 0.0;

@@ -315,6 +315,41 @@ fn quiet_backend_logs() {
     });
 }
 
+/// Decoded frames flowing to a consumer through a pool of `pool` reused buffers, so memory stays
+/// flat however long the clip: the consumer takes frames from `full` and hands each back on
+/// `free` when done with it. Dropping `full` (or `free`) stops the decoder.
+pub struct FramePool {
+    pub full: std::sync::mpsc::Receiver<Frame>,
+    pub free: std::sync::mpsc::Sender<Frame>,
+}
+
+/// Starts decoding `reader` on a thread of `scope`. The thread returns the reader (for
+/// [`VideoReader::finish`]) and its busy time in seconds.
+pub fn spawn_decoder<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    mut reader: VideoReader,
+    pool: usize,
+) -> (FramePool, std::thread::ScopedJoinHandle<'scope, Result<(VideoReader, f64), VideoError>>) {
+    let (full_tx, full) = std::sync::mpsc::sync_channel::<Frame>(pool);
+    let (free, free_rx) = std::sync::mpsc::channel::<Frame>();
+    for _ in 0..pool {
+        free.send(Frame::default()).expect("receiver is alive");
+    }
+    let handle = scope.spawn(move || {
+        let mut busy_s = 0.0;
+        while let Ok(mut frame) = free_rx.recv() {
+            let t0 = std::time::Instant::now();
+            let more = reader.read_into(&mut frame)?;
+            busy_s += t0.elapsed().as_secs_f64();
+            if !more || full_tx.send(frame).is_err() {
+                break;
+            }
+        }
+        Ok((reader, busy_s))
+    });
+    (FramePool { full, free }, handle)
+}
+
 /// OpenCV reports the *decode* time of the first packet as the first frame's time on files with
 /// B-frames (e.g. 32.8 ms where the frame's presentation time is 0, with the second frame at
 /// 33.0 ms). When the first interval is under half a frame, the first time is rebuilt from the

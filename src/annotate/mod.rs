@@ -11,7 +11,6 @@
 mod encoder;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use opencv::{core, imgcodecs, imgproc, prelude::*};
 
@@ -23,7 +22,7 @@ use crate::faults::Severity;
 use crate::pose::joint;
 use crate::posetrack::PoseTrack;
 use crate::report::Report;
-use crate::video::{Frame, VideoError, VideoReader};
+use crate::video::{spawn_decoder, FramePool, VideoError, VideoReader};
 
 /// Why the annotated video could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +83,7 @@ pub fn write_annotated_video(
     out: &Path,
     on_frame: &dyn Fn(u64),
 ) -> Result<Vec<AnnotatedStill>, AnnotateError> {
-    let mut reader = VideoReader::open(clip, slowmo_factor)?;
+    let reader = VideoReader::open(clip, slowmo_factor)?;
     let (w, h) = (reader.info().width as i32, reader.info().height as i32);
     let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -101,20 +100,8 @@ pub fn write_annotated_video(
     let wanted = still_moments(report, poses);
     let mut stills = Vec::new();
     let painter = Painter::new(poses, report, cfg, w, h);
-    let (full_tx, full_rx) = mpsc::sync_channel::<Frame>(FRAME_POOL);
-    let (free_tx, free_rx) = mpsc::channel::<Frame>();
-    for _ in 0..FRAME_POOL {
-        free_tx.send(Frame::default()).expect("receiver is alive");
-    }
     let result = std::thread::scope(|s| {
-        let decoder = s.spawn(move || -> Result<(), VideoError> {
-            while let Ok(mut frame) = free_rx.recv() {
-                if !reader.read_into(&mut frame)? || full_tx.send(frame).is_err() {
-                    break;
-                }
-            }
-            Ok(())
-        });
+        let (FramePool { full: full_rx, free: free_tx }, decoder) = spawn_decoder(s, reader, FRAME_POOL);
         let drawn = (|| -> Result<(), AnnotateError> {
             for mut frame in full_rx.iter() {
                 let i = frame.index as usize;

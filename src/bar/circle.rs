@@ -105,9 +105,7 @@ impl CircleFinder {
         if (aspect - 1.0).abs() < 1e-6 && shrink < MIN_SHRINK {
             return self.find(frame, s);
         }
-        if frame.typ() != core::CV_8UC3 {
-            return Err(BarError::BadFrame { cv_type: frame.typ() });
-        }
+        // (`find` checks the frame type; resizing keeps it.)
         let (w, h) = (frame.cols(), frame.rows());
         let reach = s.half_size_px + s.r_max_px + 8.0;
         let x0 = ((s.center.0 - reach * aspect).floor() as i32).clamp(0, w - 1);

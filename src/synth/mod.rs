@@ -147,6 +147,22 @@ pub enum InjectedFault {
     HeadPosition { neck_ext_deg: f64 },
 }
 
+impl InjectedFault {
+    /// One of each fault, at a magnitude past its default fault threshold: for generators that
+    /// pick a fault at random (the fuzzer, the property tests).
+    pub const EACH: [InjectedFault; 9] = [
+        InjectedFault::RoundedLowerBack { bend_deg: 25.0 },
+        InjectedFault::EarlyHipRise,
+        InjectedFault::HipsTooHighAtStart,
+        InjectedFault::BarAwayFromShins { distance_frac_shin: 0.4 },
+        InjectedFault::LockoutHyperextension { lean_back_deg: 15.0 },
+        InjectedFault::SoftLockout { hip_short_deg: 20.0 },
+        InjectedFault::Hitching,
+        InjectedFault::JerkingTheBar,
+        InjectedFault::HeadPosition { neck_ext_deg: 30.0 },
+    ];
+}
+
 /// Ground truth for a generated clip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthTruth {

@@ -32,17 +32,7 @@ fn config() -> Config {
 }
 
 fn fault() -> impl Strategy<Value = Option<(usize, InjectedFault)>> {
-    let faults = vec![
-        InjectedFault::RoundedLowerBack { bend_deg: 25.0 },
-        InjectedFault::EarlyHipRise,
-        InjectedFault::HipsTooHighAtStart,
-        InjectedFault::BarAwayFromShins { distance_frac_shin: 0.4 },
-        InjectedFault::LockoutHyperextension { lean_back_deg: 15.0 },
-        InjectedFault::SoftLockout { hip_short_deg: 20.0 },
-        InjectedFault::Hitching,
-        InjectedFault::JerkingTheBar,
-        InjectedFault::HeadPosition { neck_ext_deg: 30.0 },
-    ];
+    let faults = InjectedFault::EACH.to_vec();
     proptest::option::of((0usize..2, proptest::sample::select(faults)))
 }
 
