@@ -87,6 +87,8 @@ pub struct Timings {
     pub stages: StageTimes,
     /// Plate thread busy time: finding and following the plate, beside the pose thread.
     pub plate_s: f64,
+    /// Times the plate's costly acquisition search ran.
+    pub plate_acquisitions: u64,
     /// After tracking (filled in by the caller): the analysis from the pose track, the annotated
     /// video's pass (decode, draw, encode), and writing the other outputs.
     pub analysis_s: f64,
@@ -188,6 +190,7 @@ pub fn track_clip(
         pose_s,
         stages: engine.tracker.times(),
         plate_s,
+        plate_acquisitions: engine.plate.acquisitions_tried(),
         ..Timings::default()
     };
     Ok((track, timings))

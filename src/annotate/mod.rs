@@ -99,22 +99,32 @@ pub fn write_annotated_video(
     };
     let wanted = still_moments(report, poses);
     let mut stills = Vec::new();
-    let painter = Painter::new(poses, report, cfg, w, h);
+    let out_size = output_size(w, h);
+    let painter = Painter::new(poses, report, cfg, (w, h), out_size);
     let result = std::thread::scope(|s| {
         let (FramePool { full: full_rx, free: free_tx }, decoder) = spawn_decoder(s, reader, FRAME_POOL);
         let drawn = (|| -> Result<(), AnnotateError> {
+            let mut scaled = core::Mat::default();
             for mut frame in full_rx.iter() {
                 let i = frame.index as usize;
-                painter.draw(&mut frame.image, i)?;
+                // Draw at the output size: a 1080p frame has 2.25 times the pixels of 720p, and
+                // the lines and text cost as much more.
+                let canvas = if (frame.image.cols(), frame.image.rows()) == out_size {
+                    &mut frame.image
+                } else {
+                    encoder::scale_into(&frame.image, out_size, &mut scaled)?;
+                    &mut scaled
+                };
+                painter.draw(canvas, i)?;
                 for (rep_index, code, at_s) in wanted.iter().filter(|m| m.3 == i).map(|m| (m.0, &m.1, m.2)) {
                     stills.push(AnnotatedStill {
                         rep_index,
                         code: code.clone(),
                         at_s,
-                        jpeg: encode_still(&frame.image)?,
+                        jpeg: encode_still(canvas)?,
                     });
                 }
-                encoder.write(&frame.image)?;
+                encoder.write(canvas)?;
                 on_frame(frame.index + 1);
                 let _ = free_tx.send(frame);
             }
@@ -186,22 +196,27 @@ struct Painter<'a> {
     poses: &'a PoseTrack,
     report: &'a Report,
     cfg: &'a Config,
-    /// Text scale and line thickness for this frame height.
+    /// Text scale and line thickness for the output's size.
     font: f64,
     thick: i32,
-}
-
-fn pt(x: f64, y: f64) -> core::Point {
-    core::Point::new(x.round() as i32, y.round() as i32)
+    /// Output pixels per frame pixel, across and down (the track is in frame pixels).
+    scale: (f64, f64),
 }
 
 impl<'a> Painter<'a> {
-    fn new(poses: &'a PoseTrack, report: &'a Report, cfg: &'a Config, width: i32, height: i32) -> Self {
+    /// For frames `frame` (width, height) drawn on at `out` size.
+    fn new(poses: &'a PoseTrack, report: &'a Report, cfg: &'a Config, frame: (i32, i32), out: (i32, i32)) -> Self {
         // Size by the short side, so portrait phone clips get text that fits across them.
-        let short = width.min(height) as f64;
+        let short = out.0.min(out.1) as f64;
         let font = (short / 1100.0).clamp(0.35, 1.2);
         let thick = ((short / 400.0).round() as i32).max(1);
-        Painter { poses, report, cfg, font, thick }
+        let scale = (out.0 as f64 / frame.0.max(1) as f64, out.1 as f64 / frame.1.max(1) as f64);
+        Painter { poses, report, cfg, font, thick, scale }
+    }
+
+    /// A point of the frame (track coordinates) on the output.
+    fn pt(&self, x: f64, y: f64) -> core::Point {
+        core::Point::new((x * self.scale.0).round() as i32, (y * self.scale.1).round() as i32)
     }
 
     fn draw(&self, img: &mut core::Mat, i: usize) -> Result<(), AnnotateError> {
@@ -225,14 +240,14 @@ impl<'a> Painter<'a> {
             let (c, th) = if side == near { (GREEN, self.thick + 1) } else { (GREY, self.thick.max(1)) };
             for (a, b) in LIMBS {
                 let (a, b) = (a + side, b + side);
-                imgproc::line(img, pt(l[a][0], l[a][1]), pt(l[b][0], l[b][1]), color(c), th, imgproc::LINE_AA, 0)?;
+                imgproc::line(img, self.pt(l[a][0], l[a][1]), self.pt(l[b][0], l[b][1]), color(c), th, imgproc::LINE_AA, 0)?;
             }
         }
         for (a, b) in [(11, 12), (23, 24), (joint::LEFT_EAR + near, 11 + near)] {
             imgproc::line(
                 img,
-                pt(l[a][0], l[a][1]),
-                pt(l[b][0], l[b][1]),
+                self.pt(l[a][0], l[a][1]),
+                self.pt(l[b][0], l[b][1]),
                 color(GREEN),
                 self.thick,
                 imgproc::LINE_AA,
@@ -240,7 +255,7 @@ impl<'a> Painter<'a> {
             )?;
         }
         for k in [11, 23, 25, 27, 15].map(|k| k + near) {
-            imgproc::circle(img, pt(l[k][0], l[k][1]), self.thick + 2, color(WHITE), -1, imgproc::LINE_AA, 0)?;
+            imgproc::circle(img, self.pt(l[k][0], l[k][1]), self.thick + 2, color(WHITE), -1, imgproc::LINE_AA, 0)?;
         }
         Ok(())
     }
@@ -260,7 +275,7 @@ impl<'a> Painter<'a> {
             .enumerate()
             .map(|(k, w)| {
                 let t = k as f64 / (n - 1) as f64;
-                w.map(|w| pt(hx + t * ax + w * sign * ay, hy + t * ay - w * sign * ax))
+                w.map(|w| self.pt(hx + t * ax + w * sign * ay, hy + t * ay - w * sign * ax))
             })
             .collect();
         let bend = self.report.series.lumbar_flexion_deg.get(i).copied().flatten();
@@ -284,7 +299,7 @@ impl<'a> Painter<'a> {
         let hi = path.partition_point(|p| p[0] <= t + 1e-6);
         let mut prev: Option<(f64, core::Point)> = None;
         for p in &path[lo..hi] {
-            let here = pt(p[1], p[2]);
+            let here = self.pt(p[1], p[2]);
             // No line across a gap in the path.
             if let Some((_, a)) = prev.filter(|(t0, _)| p[0] - t0 < 0.2) {
                 imgproc::line(img, a, here, color(CYAN), self.thick, imgproc::LINE_AA, 0)?;
@@ -292,9 +307,12 @@ impl<'a> Painter<'a> {
             prev = Some((p[0], here));
         }
         if let Some([x, y, d, _, aspect]) = self.poses.frames[i].plate {
-            let axes = core::Size::new((0.5 * d * aspect).round() as i32, (0.5 * d).round() as i32);
+            let axes = core::Size::new(
+                (0.5 * d * aspect * self.scale.0).round() as i32,
+                (0.5 * d * self.scale.1).round() as i32,
+            );
             let thick = 1.max(self.thick / 2);
-            imgproc::ellipse(img, pt(x, y), axes, 0.0, 0.0, 360.0, color(CYAN), thick, imgproc::LINE_AA, 0)?;
+            imgproc::ellipse(img, self.pt(x, y), axes, 0.0, 0.0, 360.0, color(CYAN), thick, imgproc::LINE_AA, 0)?;
         }
         Ok(())
     }

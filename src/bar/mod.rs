@@ -181,8 +181,11 @@ pub struct PlateTracker {
     aspect: f64,
     /// When acquisition was last tried (s); it is retried every [`ACQUIRE_EVERY_S`].
     last_acquire_s: Option<f64>,
-    /// Acquisitions tried in a row without finding a plate.
+    /// Acquisitions tried in a row without finding a plate. Losing a plate does not clear it
+    /// (each failed acquisition ends in [`PlateTracker::reset`]); finding one does.
     failed_acquires: u32,
+    /// Acquisitions tried on this clip, for the timings.
+    acquisitions_tried: u64,
 }
 
 /// While no plate is followed, acquisition (several aspects over a wide window, the costly
@@ -209,6 +212,7 @@ impl PlateTracker {
             aspect: 1.0,
             last_acquire_s: None,
             failed_acquires: 0,
+            acquisitions_tried: 0,
         }
     }
 
@@ -219,7 +223,6 @@ impl PlateTracker {
         self.far_since_s = None;
         self.recent_d.clear();
         self.aspect = 1.0;
-        self.failed_acquires = 0;
     }
 
     /// Median of the recently measured diameters.
@@ -254,6 +257,7 @@ impl PlateTracker {
                 return Ok(None);
             }
             self.last_acquire_s = Some(t_s);
+            self.acquisitions_tried += 1;
         }
         let obs = self.track(frame, t_s, hands, range)?;
         if acquiring {
@@ -273,6 +277,11 @@ impl PlateTracker {
             }
         }
         Ok(obs.filter(|o| o.measured))
+    }
+
+    /// How many times the costly acquisition search ran on this clip.
+    pub fn acquisitions_tried(&self) -> u64 {
+        self.acquisitions_tried
     }
 
     /// `true` while a plate is being followed (measured recently enough to coast).

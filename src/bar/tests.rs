@@ -350,3 +350,37 @@ fn solve3_solves_a_known_system() {
         assert!((got - want).abs() < 1e-9, "{x:?}");
     }
 }
+
+/// A standing lifter's pose with the hands at `hands` and a torso `torso_px` long above them.
+fn pose_with_hands(hands: (f64, f64), torso_px: f64) -> PoseObservation {
+    use crate::pose::{Keypoint, Point, Roi};
+    let at = |x: f64, y: f64| Keypoint { x, y, visibility: 0.9 };
+    let mut keypoints = [at(hands.0, hands.1 - torso_px); crate::pose::NUM_LANDMARKS];
+    for i in [joint::LEFT_HIP, joint::RIGHT_HIP] {
+        keypoints[i] = at(hands.0, hands.1 - 0.2 * torso_px);
+    }
+    for i in [joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER] {
+        keypoints[i] = at(hands.0, hands.1 - 1.2 * torso_px);
+    }
+    for i in [joint::LEFT_WRIST, joint::RIGHT_WRIST] {
+        keypoints[i] = at(hands.0, hands.1);
+    }
+    let roi = Roi { center: Point::new(hands.0, hands.1), size_px: 3.0 * torso_px, angle_rad: 0.0 };
+    PoseObservation { keypoints, presence: 0.99, roi, from_detector: false, back: None }
+}
+
+#[test]
+fn acquisition_backs_off_when_nothing_is_found() {
+    // A kettlebell or trap-bar clip: the lifter is seen, no plate ever is. 3 s at 60 frames/s:
+    // 10 tries in the first second (every 0.1 s), then one every 0.3 s, and losing nothing
+    // must not restart the fast tries.
+    let bg = background(&mut Rng(9), &[]);
+    let pose = pose_with_hands((400.0, 300.0), 170.0);
+    let mut tracker = PlateTracker::new(PlateConfig::default());
+    for i in 0..180 {
+        let t = i as f64 / 60.0;
+        assert!(tracker.follow(&bg, t, Some(&pose)).expect("runs").is_none());
+    }
+    let tries = tracker.acquisitions_tried();
+    assert!((15..=18).contains(&tries), "{tries} acquisitions in 3 s");
+}
