@@ -101,6 +101,11 @@ pub struct PoseFrame {
     /// aspect = width / height of the plate's outline (1 = circle; the diameter is the height).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plate: Option<[f64; 5]>,
+    /// `true` when the pose model did not run on this frame (see `TrackerConfig::max_rate_hz`):
+    /// its landmarks and back outline, when present, are interpolated in time between the model's
+    /// frames either side.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interpolated: bool,
 }
 
 /// Serialised form of [`BackOutline`].
@@ -148,6 +153,7 @@ impl PoseFrame {
                 detected: false,
                 back: None,
                 plate: None,
+                interpolated: false,
             },
             Some(o) => PoseFrame {
                 i,
@@ -168,8 +174,14 @@ impl PoseFrame {
                 detected: o.from_detector,
                 back: o.back.as_ref().map(BackOutlineRecord::from_outline),
                 plate: None,
+                interpolated: false,
             },
         }
+    }
+
+    /// A frame the pose model skipped; [`fill_skipped`] interpolates it.
+    pub fn skipped(i: u64, t_s: f64) -> Self {
+        PoseFrame { interpolated: true, ..PoseFrame::new(i, t_s, None) }
     }
 
     /// Records the plate measured on this frame.
@@ -184,6 +196,64 @@ impl PoseFrame {
             ]
         });
         self
+    }
+}
+
+/// What a skipped frame gets: landmarks, presence and back outline.
+type Interpolated = (Vec<[f64; 3]>, Option<f64>, Option<BackOutlineRecord>);
+
+/// Model frames further apart than this (s) are not interpolated between.
+const MAX_INTERPOLATION_GAP_S: f64 = 0.1;
+
+/// Fills each frame the pose model skipped with the linear interpolation in time of the model
+/// frames either side, when both found the lifter (and the back outline where both have it); a
+/// skipped frame next to a frame without the lifter, or after the last model frame, stays unseen.
+pub fn fill_skipped(frames: &mut [PoseFrame]) {
+    let model_frames: Vec<usize> = (0..frames.len()).filter(|&k| !frames[k].interpolated).collect();
+    for pair in model_frames.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let (fa, fb) = (&frames[a], &frames[b]);
+        let span_s = fb.t_s - fa.t_s;
+        if b == a + 1 || !(span_s > 0.0 && span_s <= MAX_INTERPOLATION_GAP_S) {
+            continue;
+        }
+        let (Some(la), Some(lb)) = (&fa.landmarks, &fb.landmarks) else { continue };
+        if la.len() != lb.len() {
+            continue;
+        }
+        let fills: Vec<Interpolated> = (a + 1..b)
+            .map(|k| {
+                let w = ((frames[k].t_s - fa.t_s) / span_s).clamp(0.0, 1.0);
+                let lerp = |x: f64, y: f64| x + w * (y - x);
+                let landmarks = la
+                    .iter()
+                    .zip(lb)
+                    .map(|(p, q)| [round_to(lerp(p[0], q[0]), 2), round_to(lerp(p[1], q[1]), 2), round_to(lerp(p[2], q[2]), 4)])
+                    .collect();
+                let presence = fa.presence.zip(fb.presence).map(|(p, q)| p.min(q));
+                let back = fa.back.as_ref().zip(fb.back.as_ref()).map(|(p, q)| {
+                    let widths = |u: &[Option<f64>], v: &[Option<f64>]| {
+                        u.iter().zip(v).map(|(x, y)| x.zip(*y).map(|(x, y)| round_to(lerp(x, y), 4))).collect()
+                    };
+                    BackOutlineRecord {
+                        hip: [round_to(lerp(p.hip[0], q.hip[0]), 2), round_to(lerp(p.hip[1], q.hip[1]), 2)],
+                        shoulder: [
+                            round_to(lerp(p.shoulder[0], q.shoulder[0]), 2),
+                            round_to(lerp(p.shoulder[1], q.shoulder[1]), 2),
+                        ],
+                        back_if_facing_right: widths(&p.back_if_facing_right, &q.back_if_facing_right),
+                        back_if_facing_left: widths(&p.back_if_facing_left, &q.back_if_facing_left),
+                    }
+                });
+                (landmarks, presence, back)
+            })
+            .collect();
+        for (k, (landmarks, presence, back)) in (a + 1..b).zip(fills) {
+            let f = &mut frames[k];
+            f.landmarks = Some(landmarks);
+            f.presence = presence;
+            f.back = back;
+        }
     }
 }
 
@@ -326,5 +396,41 @@ mod tests {
         }
         let err = PoseTrack::from_json(&json_of(&track), "five.json").expect_err("five landmarks").to_string();
         assert!(err.contains("5 landmark names"), "{err}");
+    }
+
+    #[test]
+    fn skipped_frames_are_interpolated_between_model_frames_only() {
+        let spec = SynthLift {
+            reps: 1,
+            fps: 60.0,
+            noise_px: 0.0,
+            dropout_fraction: 0.0,
+            swap_labels_fraction: 0.0,
+            ..SynthLift::default()
+        };
+        let (track, _) = synth::generate(&spec);
+        let truth = track.frames.clone();
+        let mut frames: Vec<PoseFrame> = truth
+            .iter()
+            .map(|f| if f.i % 2 == 1 { PoseFrame { plate: f.plate, ..PoseFrame::skipped(f.i, f.t_s) } } else { f.clone() })
+            .collect();
+        // The lifter not found on model frame 40: frames 39 and 41 stay unseen.
+        frames[40] = PoseFrame::new(40, truth[40].t_s, None);
+        let last = frames.len() - 1;
+        fill_skipped(&mut frames);
+        for (k, (got, want)) in frames.iter().zip(&truth).enumerate() {
+            assert_eq!(got.interpolated, k % 2 == 1, "frame {k}");
+            assert_eq!(got.plate, want.plate, "frame {k}: the plate is kept");
+            if k == 39 || k == 41 || k == 40 || (k == last && k % 2 == 1) {
+                assert!(got.landmarks.is_none(), "frame {k} has no model frame on one side");
+                continue;
+            }
+            let (g, w) = (got.landmarks.as_ref().expect("filled"), want.landmarks.as_ref().expect("synthetic"));
+            // Halfway between two 60 Hz samples of a lift is within 0.2 % of the lifter's height
+            // of the truth (the largest errors are where the bar leaves or reaches the floor).
+            let worst = g.iter().zip(w).map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1])).fold(0.0, f64::max);
+            assert!(worst < 0.002 * spec.body_height_px, "frame {k}: {worst:.2} px off");
+            assert_eq!(got.back.is_some(), want.back.is_some(), "frame {k}: back outline");
+        }
     }
 }

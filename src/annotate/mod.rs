@@ -9,12 +9,14 @@
 //! This module reads everything and nothing reads it. Colours are BGR.
 
 mod encoder;
+mod text;
 
 use std::path::{Path, PathBuf};
 
 use opencv::{core, imgcodecs, imgproc, prelude::*};
 
 use encoder::Encoder;
+use text::TextPainter;
 pub use encoder::{output_size, MAX_SHORT_SIDE_PX};
 
 use crate::config::Config;
@@ -196,11 +198,11 @@ struct Painter<'a> {
     poses: &'a PoseTrack,
     report: &'a Report,
     cfg: &'a Config,
-    /// Text scale and line thickness for the output's size.
-    font: f64,
+    /// Line thickness for the output's size.
     thick: i32,
     /// Output pixels per frame pixel, across and down (the track is in frame pixels).
     scale: (f64, f64),
+    text: TextPainter,
 }
 
 impl<'a> Painter<'a> {
@@ -211,7 +213,8 @@ impl<'a> Painter<'a> {
         let font = (short / 1100.0).clamp(0.35, 1.2);
         let thick = ((short / 400.0).round() as i32).max(1);
         let scale = (out.0 as f64 / frame.0.max(1) as f64, out.1 as f64 / frame.1.max(1) as f64);
-        Painter { poses, report, cfg, font, thick, scale }
+        let text = TextPainter::new(font, 1 + thick / 2);
+        Painter { poses, report, cfg, thick, scale, text }
     }
 
     /// A point of the frame (track coordinates) on the output.
@@ -396,13 +399,10 @@ impl<'a> Painter<'a> {
                 wrapped.push((l, *c));
             }
         }
-        let mut base = 0;
-        let line_h = imgproc::get_text_size("Ag", imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base)?.height + 10;
+        let line_h = self.text.size("Ag")?.height + 10;
         let width = wrapped
             .iter()
-            .map(|(l, _)| {
-                imgproc::get_text_size(l, imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base).map(|s| s.width)
-            })
+            .map(|(l, _)| self.text.size(l).map(|s| s.width))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .max()
@@ -417,17 +417,7 @@ impl<'a> Painter<'a> {
         }
         for (k, (l, c)) in wrapped.iter().enumerate() {
             let org = core::Point::new(18, 8 + line_h * (k as i32 + 1));
-            imgproc::put_text(
-                img,
-                l,
-                org,
-                imgproc::FONT_HERSHEY_SIMPLEX,
-                self.font,
-                color(*c),
-                1 + self.thick / 2,
-                imgproc::LINE_AA,
-                false,
-            )?;
+            self.text.draw(img, l, org, color(*c))?;
         }
         Ok(())
     }
@@ -435,10 +425,9 @@ impl<'a> Painter<'a> {
     fn wrap(&self, text: &str, max_w: i32) -> Result<Vec<String>, AnnotateError> {
         let mut out = Vec::new();
         let mut line = String::new();
-        let mut base = 0;
         for word in text.split_whitespace() {
             let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-            let w = imgproc::get_text_size(&candidate, imgproc::FONT_HERSHEY_SIMPLEX, self.font, 1, &mut base)?.width;
+            let w = self.text.size(&candidate)?.width;
             if w > max_w && !line.is_empty() {
                 out.push(std::mem::replace(&mut line, word.to_string()));
             } else {

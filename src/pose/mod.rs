@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use back::BackOutline;
 pub use geometry::Roi;
-pub use tracker::{PoseTracker, TrackerConfig};
+pub use tracker::{PoseTracker, TrackerConfig, DEFAULT_MAX_RATE_HZ};
 
 /// Number of named BlazePose landmarks.
 pub const NUM_LANDMARKS: usize = 33;

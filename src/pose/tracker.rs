@@ -18,7 +18,13 @@ use super::landmarks::{LandmarkModel, LandmarkResult};
 use super::model::ModelError;
 use super::{Point, PoseObservation, StageTimes};
 
-/// Tracking parameters, with MediaPipe's values as defaults.
+/// Pose model runs per second of the clip, by default: every frame of a 24-30 frames/s clip,
+/// every other frame at 60. The analysis low-passes the pose at about 6 Hz (DOMAIN.md), far below
+/// the 15 Hz that 30 samples a second resolve; the plate (the bar's speed) is still measured on
+/// every frame.
+pub const DEFAULT_MAX_RATE_HZ: f64 = 30.0;
+
+/// Tracking parameters, with MediaPipe's values as defaults (except [`TrackerConfig::max_rate_hz`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackerConfig {
     /// Minimum detector score to accept a person (0..1).
@@ -41,6 +47,9 @@ pub struct TrackerConfig {
     pub confident_presence: f64,
     /// How long a crop that found the lifter may be reused when tracking and detection both fail (s).
     pub confident_roi_max_age_s: f64,
+    /// The pose model runs at most this many times per second of the clip; 0 = on every frame
+    /// (MediaPipe's way). Used by the pipeline, which interpolates the frames between.
+    pub max_rate_hz: f64,
 }
 
 impl Default for TrackerConfig {
@@ -56,6 +65,7 @@ impl Default for TrackerConfig {
             reacquire_max_shift_scales: 1.0,
             confident_presence: 0.9,
             confident_roi_max_age_s: 1.0,
+            max_rate_hz: DEFAULT_MAX_RATE_HZ,
         }
     }
 }

@@ -634,6 +634,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
                 detected: i == 0,
                 back: Some(back),
                 plate,
+                interpolated: false,
             }
         });
 

@@ -177,6 +177,44 @@ fn poses_json_has_the_documented_shape() {
     assert_eq!(track.frames.len(), frames.len());
 }
 
+/// Frames of a `poses.json` the pose model skipped, and how many of them have landmarks.
+fn interpolated_frames(path: &Path) -> (usize, usize, usize) {
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).expect("poses.json")).expect("json");
+    let frames = json["frames"].as_array().expect("frames");
+    let skipped: Vec<&serde_json::Value> = frames.iter().filter(|f| f["interpolated"] == true).collect();
+    let filled = skipped.iter().filter(|f| f["landmarks"].is_array() && f["roi"].is_null()).count();
+    (frames.len(), skipped.len(), filled)
+}
+
+#[test]
+fn the_pose_model_runs_30_times_a_second_unless_asked_for_every_frame() {
+    let Some(clip) = common::clip("gymapp_deadlift_1080p60.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let mut counts = Vec::new();
+    for (name, hz) in [("capped", None), ("every", Some("0"))] {
+        let out = dir.path().join(name);
+        let mut cmd = common::bin();
+        cmd.arg("analyze").arg(&clip).arg("-o").arg(&out).arg("--no-video");
+        if let Some(hz) = hz {
+            cmd.args(["--pose-hz", hz]);
+        }
+        let res = cmd.output().expect("run");
+        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+        counts.push(interpolated_frames(&out.join("gymapp_deadlift_1080p60").join("poses.json")));
+    }
+    // 60 frames/s: every other frame interpolated, and the lifter is in view throughout.
+    let (frames, skipped, filled) = counts[0];
+    println!("default: {skipped} of {frames} frames interpolated, {filled} with landmarks");
+    assert!((skipped as f64 - frames as f64 / 2.0).abs() <= 2.0, "{skipped} of {frames}");
+    assert!(filled + 1 >= skipped, "{filled} of {skipped} skipped frames filled");
+    assert_eq!(counts[1], (frames, 0, 0), "--pose-hz 0 runs the model on every frame");
+    let bad = common::bin().arg("analyze").arg(&clip).arg("--pose-hz=-1").output().expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--pose-hz"));
+}
+
 #[test]
 fn a_wrong_model_file_is_named_with_what_is_wrong() {
     let dir = tempfile::tempdir().expect("temp");
