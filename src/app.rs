@@ -644,7 +644,11 @@ fn print_timings(t: &Timings) {
     println!("      landmarks   {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
     println!("      post        {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
     println!("      detector    {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
-    println!("    plate thread  {:8.2} ms/frame  ({} acquisition searches)", per_frame_ms(t.plate_s), t.plate_acquisitions);
+    println!(
+        "    plate thread  {:8.2} ms/frame  ({} acquisition searches)",
+        per_frame_ms(t.plate_s),
+        t.plate_acquisitions
+    );
     println!("  analysis        {:8.2} ms/frame", per_frame_ms(t.analysis_s));
     println!("  annotated video {:8.2} ms/frame", per_frame_ms(t.video_s));
     println!("  writing outputs {:8.2} ms/frame", per_frame_ms(t.write_s));

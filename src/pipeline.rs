@@ -185,8 +185,11 @@ pub fn track_clip(
                 let t0 = Instant::now();
                 let plate = plate_tracker.follow(&frame.image, frame.t_s, obs)?;
                 busy_s += t0.elapsed().as_secs_f64();
-                let record =
-                    if ran { PoseFrame::new(frame.index, frame.t_s, obs) } else { PoseFrame::skipped(frame.index, frame.t_s) };
+                let record = if ran {
+                    PoseFrame::new(frame.index, frame.t_s, obs)
+                } else {
+                    PoseFrame::skipped(frame.index, frame.t_s)
+                };
                 frames.push(record.with_plate(plate.as_ref()));
                 on_progress(Progress { frames_done: frames.len() as u64, frames_expected: expected });
                 // The decoder may already have finished; a closed pool is fine.

@@ -228,7 +228,9 @@ pub fn fill_skipped(frames: &mut [PoseFrame]) {
                 let landmarks = la
                     .iter()
                     .zip(lb)
-                    .map(|(p, q)| [round_to(lerp(p[0], q[0]), 2), round_to(lerp(p[1], q[1]), 2), round_to(lerp(p[2], q[2]), 4)])
+                    .map(|(p, q)| {
+                        [round_to(lerp(p[0], q[0]), 2), round_to(lerp(p[1], q[1]), 2), round_to(lerp(p[2], q[2]), 4)]
+                    })
                     .collect();
                 let presence = fa.presence.zip(fb.presence).map(|(p, q)| p.min(q));
                 let back = fa.back.as_ref().zip(fb.back.as_ref()).map(|(p, q)| {
@@ -410,10 +412,17 @@ mod tests {
         };
         let (track, _) = synth::generate(&spec);
         let truth = track.frames.clone();
-        let mut frames: Vec<PoseFrame> = truth
-            .iter()
-            .map(|f| if f.i % 2 == 1 { PoseFrame { plate: f.plate, ..PoseFrame::skipped(f.i, f.t_s) } } else { f.clone() })
-            .collect();
+        let mut frames: Vec<PoseFrame> =
+            truth
+                .iter()
+                .map(|f| {
+                    if f.i % 2 == 1 {
+                        PoseFrame { plate: f.plate, ..PoseFrame::skipped(f.i, f.t_s) }
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect();
         // The lifter not found on model frame 40: frames 39 and 41 stay unseen.
         frames[40] = PoseFrame::new(40, truth[40].t_s, None);
         let last = frames.len() - 1;

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use opencv::{core, imgcodecs, imgproc, prelude::*};
 
 use encoder::Encoder;
-use text::TextPainter;
 pub use encoder::{output_size, MAX_SHORT_SIDE_PX};
+use text::TextPainter;
 
 use crate::config::Config;
 use crate::faults::Severity;
@@ -119,12 +119,7 @@ pub fn write_annotated_video(
                 };
                 painter.draw(canvas, i)?;
                 for (rep_index, code, at_s) in wanted.iter().filter(|m| m.3 == i).map(|m| (m.0, &m.1, m.2)) {
-                    stills.push(AnnotatedStill {
-                        rep_index,
-                        code: code.clone(),
-                        at_s,
-                        jpeg: encode_still(canvas)?,
-                    });
+                    stills.push(AnnotatedStill { rep_index, code: code.clone(), at_s, jpeg: encode_still(canvas)? });
                 }
                 encoder.write(canvas)?;
                 on_frame(frame.index + 1);
@@ -243,7 +238,15 @@ impl<'a> Painter<'a> {
             let (c, th) = if side == near { (GREEN, self.thick + 1) } else { (GREY, self.thick.max(1)) };
             for (a, b) in LIMBS {
                 let (a, b) = (a + side, b + side);
-                imgproc::line(img, self.pt(l[a][0], l[a][1]), self.pt(l[b][0], l[b][1]), color(c), th, imgproc::LINE_AA, 0)?;
+                imgproc::line(
+                    img,
+                    self.pt(l[a][0], l[a][1]),
+                    self.pt(l[b][0], l[b][1]),
+                    color(c),
+                    th,
+                    imgproc::LINE_AA,
+                    0,
+                )?;
             }
         }
         for (a, b) in [(11, 12), (23, 24), (joint::LEFT_EAR + near, 11 + near)] {

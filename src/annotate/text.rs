@@ -42,7 +42,13 @@ impl TextPainter {
 
     /// Draws `text` with its baseline starting at `org`, in `color` (BGR), clipped to `img`
     /// (8-bit, 3 channels).
-    pub fn draw(&self, img: &mut core::Mat, text: &str, org: core::Point, color: core::Scalar) -> Result<(), AnnotateError> {
+    pub fn draw(
+        &self,
+        img: &mut core::Mat,
+        text: &str,
+        org: core::Point,
+        color: core::Scalar,
+    ) -> Result<(), AnnotateError> {
         let mut masks = self.masks.borrow_mut();
         if !masks.contains_key(text) {
             if masks.len() >= MAX_CACHED {
