@@ -66,7 +66,7 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         });
     }
     // The plate's scale and the depth correction assume a side view.
-    let side_view = width_ratio.is_none_or(|r| r <= cfg.view.max_width_ratio);
+    let side_view = width_ratio.map_or(true, |r| r <= cfg.view.max_width_ratio);
     let bar = barpath::follow(poses, &track, &cfg.bar, &cfg.track, side_view);
     let kin = kinematics::compute(&track, &bar);
     if let Some(reason) = &bar.hands_reason {
