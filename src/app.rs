@@ -107,7 +107,8 @@ pub struct SummarizeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct AnalyzeArgs {
-    /// Video files (MP4/MOV, H.264 or HEVC) and folders of them.
+    /// Video files (MP4/MOV from phones, H.264 or HEVC; also M4V, AVI, MKV and WebM) and folders of
+    /// them.
     #[arg(required = true)]
     pub clips: Vec<PathBuf>,
     /// Output folder; each clip gets a sub-folder named after it.
@@ -500,7 +501,13 @@ fn analyze_clip(
     let frames = reader.info().frames_declared;
     let passes = if args.no_video { 1 } else { 2 };
     let bar = ui.clip_bar(&job.name, frames * passes);
-    let on_progress = |p: Progress| bar.set_position(p.frames_done.min(frames));
+    let on_progress = |p: Progress| {
+        if frames == 0 {
+            // Length unknown: the bar counts up, full at each frame.
+            bar.set_length(p.frames_done.max(1) * passes);
+        }
+        bar.set_position(p.frames_done.min(if frames == 0 { u64::MAX } else { frames }));
+    };
     let result = pipeline::track_clip(engine, reader, &on_progress);
     let (track, mut timings) = match result {
         Ok(r) => r,
@@ -508,6 +515,15 @@ fn analyze_clip(
             ui.remove(&bar);
             return Err(e.into());
         }
+    };
+    // A file that declares no frame count (a streamed WebM) gets its bar's length once decoded.
+    let frames = if frames == 0 {
+        let decoded = track.frames.len() as u64;
+        bar.set_length(decoded * passes);
+        bar.set_position(decoded);
+        decoded
+    } else {
+        frames
     };
     let t0 = std::time::Instant::now();
     let report = analysis::analyze(&track, cfg);

@@ -112,7 +112,9 @@ pub struct VideoInfo {
     pub height: u32,
     /// Average frame rate the container declares (variable-frame-rate clips vary around it).
     pub fps: f64,
-    /// Frame count the container declares (an estimate for some files).
+    /// Frame count the container declares (an estimate for some files); 0 when it gives none
+    /// (Matroska and WebM written as a stream, by a browser's or a screen recorder, carry no
+    /// duration).
     pub frames_declared: u64,
     /// Rotation recorded in the container (OpenCV's orientation metadata: 0, 90, 180, 270); the
     /// frames are already turned upright accordingly.
@@ -195,9 +197,18 @@ impl VideoReader {
         if !(fps.is_finite() && fps > 0.0 && fps <= 2000.0) {
             return Err(bad_header(format!("frame rate {fps} frames/s")));
         }
-        if !(1.0..=1.0e8).contains(&frames) {
+        let frames = if frames > 1.0e8 {
             return Err(bad_header(format!("frame count {frames}")));
-        }
+        } else if frames >= 1.0 {
+            frames as u64
+        } else {
+            // No count (OpenCV derives it from a duration the file does not give): a picture or
+            // a damaged MP4 is named; anything else is decoded to its end.
+            if let Some(e) = diagnose(path) {
+                return Err(e);
+            }
+            0
+        };
         let meta = cap.get(videoio::CAP_PROP_ORIENTATION_META)?;
         let rotation_deg = (((meta.round() as i64) % 360 + 360) % 360) as u32;
         // Verified pixel-identical to ffmpeg's own auto-rotation (tests/it/video.rs).
@@ -216,7 +227,7 @@ impl VideoReader {
                 width: width as u32,
                 height: height as u32,
                 fps,
-                frames_declared: frames as u64,
+                frames_declared: frames,
                 rotation_deg,
                 codec,
                 slowmo_factor,

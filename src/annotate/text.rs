@@ -11,9 +11,10 @@ use opencv::{core, imgproc, prelude::*};
 use super::AnnotateError;
 
 const FONT: i32 = imgproc::FONT_HERSHEY_SIMPLEX;
-/// Distinct lines kept; past this the cache starts again (a clip shows a few hundred: the live
-/// angles change in whole degrees).
-const MAX_CACHED: usize = 1024;
+/// Distinct lines kept (a line's mask is about 20-40 kB at 720p); past this the cache starts
+/// again. The rep, speed and fault lines stay for seconds; the live angles line changes in whole
+/// degrees, so it is mostly drawn afresh.
+const MAX_CACHED: usize = 256;
 
 /// One line's coverage (0 = background, 255 = ink) and where it sits from the text's origin.
 struct Mask {

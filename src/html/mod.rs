@@ -281,7 +281,14 @@ fn clip_facts(h: &mut String, report: &Report) {
     let q = &report.quality;
     let mut facts: Vec<(&str, String)> = vec![
         ("Duration", seconds(v.duration_s)),
-        ("Frames", format!("{} decoded of {} declared", v.frames, v.frames_declared)),
+        (
+            "Frames",
+            if v.frames_declared > 0 {
+                format!("{} decoded of {} declared", v.frames, v.frames_declared)
+            } else {
+                format!("{} decoded (the file gives no count)", v.frames)
+            },
+        ),
         ("Frame rate", format!("{:.1}\u{a0}fps", v.fps)),
         ("Size (upright)", format!("{} &times; {}\u{a0}px", v.width, v.height)),
         ("Rotation", format!("{}\u{a0}deg", v.rotation_deg)),

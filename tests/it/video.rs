@@ -207,3 +207,35 @@ fn hevc_in_a_mov_with_a_rotation_flag_decodes_like_an_iphone_clip() {
     let found = track.frames.iter().filter(|f| f.landmarks.is_some()).count();
     assert!(found >= 59, "lifter found on {found} of 62 frames");
 }
+
+#[test]
+fn streamed_webm_and_matroska_without_a_duration_decode_to_the_end() {
+    // Browser and screen recorders write WebM as a stream: no duration, so no frame count.
+    let Some(src) = common::clip("posereader_nico.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let want = common::ffprobe_frame_times(&src).len();
+    for (name, codec) in [
+        ("stream.webm", ["-c:v", "libvpx-vp9", "-deadline", "realtime"]),
+        ("stream.mkv", ["-c:v", "copy", "-an", "-sn"]),
+    ] {
+        let path = dir.path().join(name);
+        let format = if name.ends_with("webm") { "webm" } else { "matroska" };
+        // Written to a pipe, the muxer cannot go back to fill in the duration.
+        let bytes = run_ok(
+            Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(&src)
+                .args(codec)
+                .args(["-an", "-f", format, "pipe:1"]),
+        );
+        std::fs::write(&path, bytes).expect("write");
+        let (reader, stamps, _) = read_all(&path, 1.0);
+        assert_eq!(reader.info().frames_declared, 0, "{name}: the file gives no count");
+        assert_eq!(stamps.len(), want, "{name}: every frame decoded");
+        let out = dir.path().join(format!("out-{name}"));
+        let res = common::bin().arg("analyze").arg(&path).arg("-o").arg(&out).arg("--no-video").output().expect("run");
+        assert!(res.status.success(), "{name}: {}", String::from_utf8_lossy(&res.stderr));
+    }
+}
