@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use crate::analysis;
 use crate::config::{Config, ConfigError};
 use crate::html;
-use crate::posetrack::{BackOutlineRecord, PoseTrack, TrackFileError};
+use crate::posetrack::{BackOutlineRecord, PoseFrame, PoseTrack, TrackFileError};
 use crate::report::Report;
 use crate::synth::{self, InjectedFault, SynthLift};
 
@@ -293,6 +293,18 @@ pub fn arbitrary_track(u: &mut Unstructured) -> PoseTrack {
     }
     for _ in 0..u.below(12) {
         corrupt(u, &mut track);
+    }
+    // Frames the pose model skipped (`--pose-hz`), then filled as the pipeline fills them: every
+    // other one, every fourth, or at random, on the damaged track. (Drawn last, so that inputs
+    // saved before this existed still make the same track.)
+    let skip_every = u.pick(&[0, 0, 2, 4, 1]);
+    if skip_every > 0 {
+        for (k, f) in track.frames.iter_mut().enumerate() {
+            if (skip_every == 1 && u.bool()) || (skip_every > 1 && k % skip_every != 0) {
+                *f = PoseFrame { plate: f.plate, ..PoseFrame::skipped(f.i, f.t_s) };
+            }
+        }
+        crate::posetrack::fill_skipped(&mut track.frames);
     }
     track
 }

@@ -98,6 +98,53 @@ fn bar(k: &Kinematics, i: usize) -> Option<f64> {
     k.bar_height_torso[i]
 }
 
+/// Plate seen at most this share of the hands' rise above its floor counts as still down.
+const PLATE_STILL_DOWN_FRAC: f64 = 0.2;
+/// Share of the frames with the hands high and the plate seen on which the plate must still be
+/// down to call the pull one without the bar (a few frames of a misread plate do not).
+const PLATE_DOWN_SHARE: f64 = 0.8;
+/// ... and how long (s) the plate must have been seen down with the hands high.
+const PLATE_DOWN_MIN_S: f64 = 0.15;
+
+/// Letting go of the bar after the set and standing up moves the hands (and the trunk) exactly as
+/// a pull does; only the bar tells them apart. With the plate followed, a "pull" in `fb..=top_i`
+/// during which the hands were above `hands_high` (torso lengths) while the plate stayed within
+/// [`PLATE_STILL_DOWN_FRAC`] of the hands' `rise` of its own floor (its lowest point from
+/// `floor_i`) is no rep. Says why, or `None` (also when the plate was not seen: no evidence).
+fn bar_left_on_the_floor(
+    k: &Kinematics,
+    fb: usize,
+    top_i: usize,
+    floor_i: usize,
+    hands_high: f64,
+    rise: f64,
+) -> Option<String> {
+    let plate = |i: usize| k.plate_height_torso.get(i).copied().flatten();
+    let plate_floor = (floor_i..=fb).filter_map(plate).fold(f64::INFINITY, f64::min);
+    if !plate_floor.is_finite() {
+        return None;
+    }
+    let (mut seen, mut down, mut down_s) = (0usize, 0usize, 0.0);
+    for i in fb..=top_i {
+        let (Some(h), Some(p)) = (bar(k, i), plate(i)) else { continue };
+        if h < hands_high {
+            continue;
+        }
+        seen += 1;
+        if p <= plate_floor + PLATE_STILL_DOWN_FRAC * rise {
+            down += 1;
+            if i > fb {
+                down_s += k.t_s[i] - k.t_s[i - 1];
+            }
+        }
+    }
+    (seen > 0 && down as f64 >= PLATE_DOWN_SHARE * seen as f64 && down_s >= PLATE_DOWN_MIN_S).then(|| {
+        format!(
+            "the hands rose {rise:.2} torso lengths but the plate stayed on the floor (the lifter let go of the bar)"
+        )
+    })
+}
+
 /// Splits the kinematics into reps.
 pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
     let segs = segments(k, cfg);
@@ -147,6 +194,10 @@ pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
         let mut fb = crossing;
         while fb > floor_i && moving(fb - 1) {
             fb -= 1;
+        }
+        if let Some(reason) = bar_left_on_the_floor(k, fb, top_i, floor_i, level(0.5), rise) {
+            rejected.push(reason);
+            continue;
         }
         let knee_at_fb = k.knee_height_torso[fb];
         if let Some(knee) = knee_at_fb {

@@ -456,8 +456,6 @@ fn a_clip_starting_or_ending_mid_rep_warns_and_counts_only_full_reps() {
 }
 
 #[test]
-#[ignore = "rep timing still follows the hands: letting go of the bar and standing up looks like \
-            one more pull; the plate (which stays on the floor) is not yet used for rep timing"]
 fn standing_up_without_the_bar_after_the_set_is_not_a_rep() {
     let spec = lift(|s| {
         s.reps = 1;
