@@ -150,14 +150,15 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
     let frame_width = poses.video.width as f64;
     let facing = decide_facing(poses);
     let mirror = facing == Facing::Left;
+    let plausible: Vec<bool> = poses.frames.iter().map(|f| !leans_back_impossibly(f, mirror, cfg)).collect();
     let mut joints = Vec::with_capacity(Joint::ALL.len());
     for j in Joint::ALL {
         let (li, ri) = j.indices();
         let mut xs: Vec<Option<f64>> = Vec::with_capacity(n);
         let mut ys: Vec<Option<f64>> = Vec::with_capacity(n);
-        for f in &poses.frames {
+        for (f, &ok) in poses.frames.iter().zip(&plausible) {
             let gate = if j == Joint::Wrist { cfg.min_hand_visibility } else { cfg.min_visibility };
-            let p = f.landmarks.as_ref().and_then(|l| weighted_pair(l[li], l[ri], gate));
+            let p = f.landmarks.as_ref().filter(|_| ok).and_then(|l| weighted_pair(l[li], l[ri], gate));
             xs.push(p.map(|(x, _)| if mirror { frame_width - x } else { x }));
             ys.push(p.map(|(_, y)| -y));
         }
@@ -171,13 +172,35 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
     let back = poses
         .frames
         .iter()
-        .map(|f| {
-            let rec = f.back.as_ref()?;
+        .zip(&plausible)
+        .map(|(f, &ok)| {
+            let rec = f.back.as_ref().filter(|_| ok)?;
             let widths = if mirror { &rec.back_if_facing_left } else { &rec.back_if_facing_right };
             Some(BackSample { widths: widths.clone() })
         })
         .collect();
     Track { t_s, facing, frame_width, frame_height: poses.video.height as f64, joints, back, quality: quality(poses) }
+}
+
+/// A trunk leaning back further than this from vertical (degrees) is no deadlift posture: even a
+/// hyperextended lockout leans back a few tens of degrees.
+const MAX_LEAN_BACK_DEG: f64 = 60.0;
+
+/// Whether frame `f`'s trunk (hip centre to shoulder centre) leans back more than
+/// [`MAX_LEAN_BACK_DEG`] for a lifter facing +x (`mirror`: facing -x). The pose model sometimes
+/// lays the skeleton the wrong way round on a lifter bent over the bar (head on the hips' side);
+/// such a frame is dropped as unseen rather than read as a lifter lying backwards.
+fn leans_back_impossibly(f: &crate::posetrack::PoseFrame, mirror: bool, cfg: &TrackConfig) -> bool {
+    let Some(l) = &f.landmarks else { return false };
+    let pair = |a: usize, b: usize| weighted_pair(l[a], l[b], cfg.min_visibility);
+    let (Some(sh), Some(hip)) =
+        (pair(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER), pair(joint::LEFT_HIP, joint::RIGHT_HIP))
+    else {
+        return false;
+    };
+    let forward = if mirror { hip.0 - sh.0 } else { sh.0 - hip.0 };
+    let up = hip.1 - sh.1;
+    forward.atan2(up).to_degrees() < -MAX_LEAN_BACK_DEG
 }
 
 /// Toes ahead of heels and nose ahead of ears tell which way the lifter faces.
@@ -232,6 +255,48 @@ fn quality(poses: &PoseTrack) -> TrackQuality {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trunk_laid_the_wrong_way_round_is_dropped() {
+        use crate::synth::{self, SynthLift};
+        let spec = SynthLift { reps: 1, noise_px: 0.0, dropout_fraction: 0.0, ..SynthLift::default() };
+        let (mut poses, truth) = synth::generate(&spec);
+        let cfg = crate::config::Config::default().track;
+        // In the setup, bent over the bar: on ten frames lay the trunk horizontally *behind* the
+        // hips (the model's reading of aigym's first half second: -87 to -95 deg).
+        let first_bent = truth.frames.iter().position(|f| f.trunk_incline_deg > 30.0).expect("a bent frame");
+        let flipped: Vec<usize> = (first_bent..first_bent + 10).collect();
+        for &i in &flipped {
+            let l = poses.frames[i].landmarks.as_mut().expect("pose");
+            let mid = |l: &Vec<[f64; 3]>, a: usize, b: usize| ((l[a][0] + l[b][0]) / 2.0, (l[a][1] + l[b][1]) / 2.0);
+            let (hx, hy) = mid(l, joint::LEFT_HIP, joint::RIGHT_HIP);
+            let (sx, sy) = mid(l, joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER);
+            let torso = (sx - hx).hypot(sy - hy);
+            // The synthetic lifter faces +x: behind is -x.
+            for k in [joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER] {
+                l[k][0] = hx - torso;
+                l[k][1] = hy;
+            }
+        }
+        let lean = |t: &Track, i: usize| {
+            let (sh, hip) = (t.joint(Joint::Shoulder)[i]?, t.joint(Joint::Hip)[i]?);
+            Some((sh.x - hip.x).atan2(sh.y - hip.y).to_degrees())
+        };
+        let track = clean(&poses, &cfg);
+        assert_eq!(track.facing, Facing::Right);
+        for &i in &flipped {
+            // Unseen, never leaning back.
+            assert!(lean(&track, i).map_or(true, |a| a > 0.0), "frame {i}: {:?}", lean(&track, i));
+        }
+        // The frames after them are the setup, bent forward, as in the truth.
+        let after = first_bent + 12;
+        let want = truth.frames[after].trunk_incline_deg;
+        assert!(
+            lean(&track, after).is_some_and(|a| (a - want).abs() < 5.0),
+            "frame {after}: {:?} vs {want:.1}",
+            lean(&track, after)
+        );
+    }
 
     #[test]
     fn pairs_are_weighted_by_visibility_and_gated() {
