@@ -484,6 +484,16 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
         });
         for name in names.iter().copied() {
             shown.push(name);
+            // A distance measured both in cm (with the plate's scale) and in shin lengths shows
+            // once: in cm when there is a scale, else in shin lengths (unless a finding was
+            // graded on the other).
+            let in_cm = name.strip_suffix("_shin").map(|stem| format!("{stem}_cm"));
+            let in_shin = name.strip_suffix("_cm").map(|stem| format!("{stem}_shin"));
+            let repeats = in_cm.is_some_and(|cm| value_of(&cm).is_some())
+                || (value_of(name).is_none() && in_shin.is_some_and(|sh| value_of(&sh).is_some()));
+            if owner != Some(name) && repeats {
+                continue;
+            }
             let (class, value, status) = match (fault.filter(|_| owner == Some(name)), value_of(name)) {
                 (Some(f), _) => {
                     let v = num(f.value, fault_unit(f.unit));
@@ -584,6 +594,23 @@ mod tests {
         assert_eq!(num(1.5, metric_unit("hip_shoulder_rise_ratio")), "1.50");
         assert_eq!(num(f64::NAN, DEG), "n/a");
         assert_eq!(fault_unit("pct"), metric_unit("speed_loss_pct"));
+    }
+
+    #[test]
+    fn html_shows_bar_distances_in_cm_with_a_plate_and_in_shin_lengths_without() {
+        for (plate, unit) in [(Some(0.5), "cm"), (None, "shin lengths")] {
+            let spec = SynthLift { reps: 2, plate_noise_px: plate, ..Default::default() };
+            let r = analysis::analyze(&synth::generate(&spec).0, &Config::default());
+            assert_eq!(r.reps.len(), 2);
+            let page = render(&r, &[]);
+            for label in ["Bar ahead of shins at setup", "Bar ahead of mid-foot at setup"] {
+                let row = format!("<th>{label}</th><td class=\"n\">");
+                assert_eq!(page.matches(&row).count(), 2, "{label}: one row a rep ({unit})");
+                let after = &page[page.find(&row).expect("row") + row.len()..];
+                let value = &after[..after.find("</td>").expect("cell end")];
+                assert!(value.contains(unit) || value.contains("&mdash;"), "{label}: {value}");
+            }
+        }
     }
 
     #[test]
