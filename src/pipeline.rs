@@ -229,10 +229,11 @@ pub fn track_clip(
     let (pose_s, pose_frames) = pose_result?;
     let (mut frames, plate_s) = plate_result.map_err(|_| PipelineError::PlateStagePanicked)??;
     reader.finish()?;
-    crate::posetrack::fill_skipped(&mut frames);
     if let [first, second, ..] = frames.as_mut_slice() {
         first.t_s = crate::video::repair_first_timestamp(first.t_s, second.t_s, info.fps, info.slowmo_factor);
     }
+    // After the repair: the interpolation weights come from the frame times.
+    crate::posetrack::fill_skipped(&mut frames);
     let duration_s = match (frames.first(), frames.last()) {
         (Some(a), Some(b)) => b.t_s - a.t_s,
         _ => 0.0,
