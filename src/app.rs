@@ -150,8 +150,9 @@ pub struct AnalyzeArgs {
     pub slowmo_factor: f64,
     /// Run the pose model at most this many times per second of the clip; 0 = on every frame. At
     /// 60 frames/s it runs on every other frame and the frames between are interpolated; the bar
-    /// (plate) is still measured on every frame. The analysis smooths the pose below 6 Hz, so 30
-    /// loses nothing it uses; 0 matches MediaPipe frame for frame, at up to twice the time.
+    /// (plate) is still measured on every frame. The analysis smooths the pose at about 6 Hz, well
+    /// below what 30 samples a second resolve; 0 runs the model on every frame, as MediaPipe does,
+    /// at up to twice the time.
     #[arg(long, value_name = "HZ", default_value_t = pose::DEFAULT_MAX_RATE_HZ)]
     pub pose_hz: f64,
     /// Tracking parameter overrides for experiments: `drift_ratio=0`, `refine_from_heatmap=false`,
