@@ -106,6 +106,8 @@ pub struct BackSample {
 pub struct TrackQuality {
     /// Fraction of frames where the lifter was found.
     pub pose_fraction: f64,
+    /// Fraction of frames the pose model skipped, their pose interpolated (`--pose-hz`).
+    pub interpolated_fraction: f64,
     /// Median visibility of shoulders, hips and wrists over frames with a pose.
     pub median_visibility: f64,
     /// Median of shoulder width / shoulder-hip distance (about 0.1 from the side, 0.5 at 45 deg).
@@ -244,8 +246,10 @@ fn quality(poses: &PoseTrack) -> TrackQuality {
             (torso > 1.0).then(|| (l[a][0] - l[b][0]).hypot(l[a][1] - l[b][1]) / torso)
         }))
     };
+    let interpolated = poses.frames.iter().filter(|f| f.interpolated).count();
     TrackQuality {
         pose_fraction,
+        interpolated_fraction: interpolated as f64 / poses.frames.len().max(1) as f64,
         median_visibility,
         shoulder_width_ratio: ratio(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER),
         hip_width_ratio: ratio(joint::LEFT_HIP, joint::RIGHT_HIP),

@@ -294,7 +294,18 @@ fn clip_facts(h: &mut String, report: &Report) {
         ("Rotation", format!("{}\u{a0}deg", v.rotation_deg)),
         ("Codec", esc(&v.codec)),
         ("Lifter faces", if report.facing == Facing::Left { "left" } else { "right" }.into()),
-        ("Lifter found on", format!("{:.0}\u{a0}% of frames", 100.0 * q.pose_fraction)),
+        (
+            "Lifter found on",
+            if q.interpolated_fraction > 0.0 {
+                format!(
+                    "{:.0}\u{a0}% of frames (pose model on {:.0}\u{a0}%, the others interpolated)",
+                    100.0 * q.pose_fraction,
+                    100.0 * (1.0 - q.interpolated_fraction)
+                )
+            } else {
+                format!("{:.0}\u{a0}% of frames", 100.0 * q.pose_fraction)
+            },
+        ),
         ("Median visibility", format!("{:.2} (0-1)", q.median_visibility)),
         ("Torso length", format!("{:.0}\u{a0}px", report.scale.torso_px)),
     ];
@@ -611,6 +622,19 @@ mod tests {
                 assert!(value.contains(unit) || value.contains("&mdash;"), "{label}: {value}");
             }
         }
+    }
+
+    #[test]
+    fn html_says_how_much_of_the_pose_was_interpolated() {
+        let (mut track, _) = synth::generate(&SynthLift { reps: 1, fps: 60.0, ..Default::default() });
+        let plain = render(&analysis::analyze(&track, &Config::default()), &[]);
+        assert!(!plain.contains("pose model on"));
+        for f in track.frames.iter_mut().filter(|f| f.i % 2 == 1) {
+            *f = crate::posetrack::PoseFrame { plate: f.plate, ..crate::posetrack::PoseFrame::skipped(f.i, f.t_s) };
+        }
+        crate::posetrack::fill_skipped(&mut track.frames);
+        let page = render(&analysis::analyze(&track, &Config::default()), &[]);
+        assert!(page.contains("(pose model on 50\u{a0}%, the others interpolated)"), "no pose-rate fact");
     }
 
     #[test]
