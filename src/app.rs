@@ -504,10 +504,12 @@ fn analyze_clip(
     let bar = ui.clip_bar(&job.name, frames * passes);
     let on_progress = |p: Progress| {
         if frames == 0 {
-            // Length unknown: the bar counts up, full at each frame.
-            bar.set_length(p.frames_done.max(1) * passes);
+            // Length unknown (a streamed WebM): the bar grows with the frames decoded.
+            bar.set_length(p.frames_done * passes);
+            bar.set_position(p.frames_done);
+        } else {
+            bar.set_position(p.frames_done.min(frames));
         }
-        bar.set_position(p.frames_done.min(if frames == 0 { u64::MAX } else { frames }));
     };
     let result = pipeline::track_clip(engine, reader, &on_progress);
     let (track, mut timings) = match result {

@@ -3,15 +3,16 @@
 //! The `ffmpeg` program (installed beside OpenCV by `scripts/setup.sh`) is preferred: it takes raw
 //! I420 frames on a pipe and runs libx264 in its own process, beside the decoding and drawing.
 //! The preset is `ultrafast` (`$FORMCHECK_X264_PRESET` changes it): on a 2-core laptop a 1080p30
-//! clip with its annotated video then analyses in real time (measured: 1 min of video in 58 s;
-//! `veryfast` takes 64 s and writes files a quarter the size). OpenCV's writer also uses libx264
+//! clip with its annotated video then analyses in real time (measured: 1 min of video in 50-58 s;
+//! `veryfast` took 64 s when ultrafast took 58, and writes files a quarter the size). OpenCV's writer also uses libx264
 //! but at the `medium` preset, which it does not let a caller change (about 2.5x veryfast's CPU per
 //! frame), so it is only the fallback when `ffmpeg` cannot be started. Both write H.264 in MP4
 //! (`avc1`), which browsers and phones play.
 //!
-//! Frames larger than [`MAX_SHORT_SIDE_PX`] on their short side are scaled down: the video is for
-//! watching the lift on a laptop or a phone, and a 4K encode would take several times the
-//! analysis itself. The stills for the HTML report keep the full resolution.
+//! Frames larger than [`MAX_SHORT_SIDE_PX`] on their short side are scaled down ([`scale_into`],
+//! by the caller, before drawing): the video is for watching the lift on a laptop or a phone, and
+//! a 4K encode would take several times the analysis itself. The report's stills are taken from
+//! the same scaled frames.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,19 +58,8 @@ pub fn output_size(width: i32, height: i32) -> (i32, i32) {
 
 /// An open encoder writing to a temporary file.
 pub enum Encoder {
-    Ffmpeg {
-        child: Child,
-        stdin: Option<ChildStdin>,
-        size: (i32, i32),
-        scaled: core::Mat,
-        yuv: core::Mat,
-        path: PathBuf,
-    },
-    OpenCv {
-        writer: videoio::VideoWriter,
-        size: (i32, i32),
-        scaled: core::Mat,
-    },
+    Ffmpeg { child: Child, stdin: Option<ChildStdin>, size: (i32, i32), yuv: core::Mat, path: PathBuf },
+    OpenCv { writer: videoio::VideoWriter, size: (i32, i32), path: PathBuf },
 }
 
 impl Encoder {
@@ -93,14 +83,7 @@ impl Encoder {
         match spawned {
             Ok(mut child) => {
                 let stdin = child.stdin.take();
-                Ok(Encoder::Ffmpeg {
-                    child,
-                    stdin,
-                    size,
-                    scaled: core::Mat::default(),
-                    yuv: core::Mat::default(),
-                    path: path.to_path_buf(),
-                })
+                Ok(Encoder::Ffmpeg { child, stdin, size, yuv: core::Mat::default(), path: path.to_path_buf() })
             }
             Err(_) => {
                 let fourcc = videoio::VideoWriter::fourcc('a', 'v', 'c', '1')?;
@@ -114,17 +97,17 @@ impl Encoder {
                 if !writer.is_opened()? {
                     return Err(AnnotateError::Encoder { path: path.to_path_buf() });
                 }
-                Ok(Encoder::OpenCv { writer, size, scaled: core::Mat::default() })
+                Ok(Encoder::OpenCv { writer, size, path: path.to_path_buf() })
             }
         }
     }
 
-    /// Appends one frame (8-bit BGR, the size given to `open`).
+    /// Appends one frame: 8-bit BGR at [`output_size`] of the size given to `open`.
     pub fn write(&mut self, image: &core::Mat) -> Result<(), AnnotateError> {
         match self {
-            Encoder::Ffmpeg { stdin, size, scaled, yuv, path, .. } => {
-                let frame = fit(image, *size, scaled)?;
-                imgproc::cvt_color_def(frame, yuv, imgproc::COLOR_BGR2YUV_I420)?;
+            Encoder::Ffmpeg { stdin, size, yuv, path, .. } => {
+                check_size(image, *size, path)?;
+                imgproc::cvt_color_def(image, yuv, imgproc::COLOR_BGR2YUV_I420)?;
                 let bytes = if yuv.is_continuous() { yuv.data_bytes()? } else { return Err(not_continuous(path)) };
                 let pipe = stdin.as_mut().ok_or_else(|| AnnotateError::EncoderFailed {
                     path: path.clone(),
@@ -136,9 +119,9 @@ impl Encoder {
                     reason: format!("ffmpeg stopped taking frames ({e})"),
                 })
             }
-            Encoder::OpenCv { writer, size, scaled } => {
-                let frame = fit(image, *size, scaled)?;
-                writer.write(frame)?;
+            Encoder::OpenCv { writer, size, path } => {
+                check_size(image, *size, path)?;
+                writer.write(image)?;
                 Ok(())
             }
         }
@@ -179,13 +162,16 @@ fn not_continuous(path: &Path) -> AnnotateError {
     AnnotateError::EncoderFailed { path: path.to_path_buf(), reason: "frame memory is not contiguous".to_string() }
 }
 
-/// `image` at the encoder's size: itself when it already is, else scaled into `scratch`.
-fn fit<'a>(image: &'a core::Mat, size: (i32, i32), scratch: &'a mut core::Mat) -> Result<&'a core::Mat, AnnotateError> {
-    if image.cols() == size.0 && image.rows() == size.1 {
-        return Ok(image);
+/// Frames come at the encoder's size (the caller scales them with [`scale_into`], to draw on the
+/// pixels that are kept).
+fn check_size(image: &core::Mat, size: (i32, i32), path: &Path) -> Result<(), AnnotateError> {
+    if (image.cols(), image.rows()) == size {
+        return Ok(());
     }
-    scale_into(image, size, scratch)?;
-    Ok(scratch)
+    Err(AnnotateError::EncoderFailed {
+        path: path.to_path_buf(),
+        reason: format!("a {}x{} frame for a {}x{} video", image.cols(), image.rows(), size.0, size.1),
+    })
 }
 
 /// `image` scaled to `size` (width, height) into `out`.
