@@ -14,6 +14,9 @@ use crate::reps::{self, RepNote};
 use crate::track;
 use crate::track::{Facing, Joint, Track, P2};
 
+/// Below this share of its declared frames decoded, the report says the header over-counts.
+const SHORT_FRACTION: f64 = 0.75;
+
 /// Analyses one clip's pose track.
 pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
     let mut warnings = Vec::new();
@@ -34,6 +37,16 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         });
         &repaired
     };
+    let declared = poses.video.frames_declared;
+    if declared > 0 && (poses.video.frames as f64) < SHORT_FRACTION * declared as f64 {
+        warnings.push(Warning {
+            code: "fewer_frames_than_declared",
+            message: format!(
+                "the file's header declares {declared} frames but {} decoded (a trimmed clip's edit list, or a variable frame rate); the clip was analysed as it decodes",
+                poses.video.frames
+            ),
+        });
+    }
     let track = track::clean(poses, &cfg.track);
     let q = track.quality;
     let mut reliable = true;
@@ -55,18 +68,30 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         .into_iter()
         .chain(q.hip_width_ratio)
         .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))));
-    if let Some(ratio) = width_ratio.filter(|r| *r > cfg.view.max_width_ratio) {
+    // The camera's angle from the body's 3D pose, backed by the shoulders' and hips' width in
+    // the picture (which reads small whenever the two shoulders overlap, also at 30-45 deg).
+    let angled = q.camera_angle_deg.filter(|a| *a > cfg.view.max_camera_angle_deg);
+    let wide = width_ratio.filter(|r| *r > cfg.view.max_width_ratio);
+    if angled.is_some() || wide.is_some() {
         reliable = false;
+        let seen = match (angled, wide) {
+            (Some(a), _) => format!(
+                "the body is turned about {a:.0} deg from side-on (a side view is under {:.0})",
+                cfg.view.max_camera_angle_deg
+            ),
+            (None, Some(ratio)) => format!(
+                "shoulders/hips appear {ratio:.2} torso lengths wide, a side view shows under {:.2}",
+                cfg.view.max_width_ratio
+            ),
+            (None, None) => unreachable!("one of them is set"),
+        };
         warnings.push(Warning {
             code: "not_side_view",
-            message: format!(
-                "the camera is not side-on (shoulders/hips appear {:.2} torso lengths wide, a side view shows under {:.2}): film from the side, phone perpendicular to the bar",
-                ratio, cfg.view.max_width_ratio
-            ),
+            message: format!("the camera is not side-on ({seen}): film from the side, phone perpendicular to the bar"),
         });
     }
     // The plate's scale and the depth correction assume a side view.
-    let side_view = width_ratio.map_or(true, |r| r <= cfg.view.max_width_ratio);
+    let side_view = angled.is_none() && wide.is_none();
     let bar = barpath::follow(poses, &track, &cfg.bar, &cfg.track, side_view);
     let kin = kinematics::compute(&track, &bar);
     if let Some(reason) = &bar.hands_reason {
@@ -122,7 +147,8 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         .iter()
         .zip(rep_metrics)
         .map(|(rep, metrics)| {
-            let faults = faults::rep_faults(rep, &metrics, &cfg.faults);
+            let evidence = faults::Evidence { bar_from_plate: bar.source == BarSource::Plate, reliable };
+            let faults = faults::rep_faults(rep, &metrics, &cfg.faults, evidence);
             RepReport { rep: rep.clone(), metrics, faults }
         })
         .collect();

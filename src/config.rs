@@ -53,18 +53,18 @@ section!(
 );
 section!(
     /// Is the clip usable: camera angle, lifter found, confidence.
-    ViewConfig { max_width_ratio: f64, min_pose_fraction: f64, min_visibility: f64 }
+    ViewConfig { max_camera_angle_deg: f64, max_width_ratio: f64, min_pose_fraction: f64, min_visibility: f64 }
 );
 section!(
     /// Rep segmentation.
     RepConfig {
-        bottom_trunk_incline_deg: f64,
-        top_trunk_incline_deg: f64,
         min_bar_rise_torso: f64,
+        min_load_below_shoulders_torso: f64,
         max_setup_hand_height_knee_frac: f64,
+        top_trunk_incline_deg: f64,
         floor_break_rise_frac: f64,
-        floor_break_speed_frac: f64,
         lockout_rise_frac: f64,
+        lockout_trunk_within_deg: f64,
         lockout_hip_within_deg: f64,
         min_concentric_s: f64,
     }
@@ -95,7 +95,14 @@ section!(
     /// A fault with warn and fault thresholds in degrees.
     DegThresholds { warn_deg: f64, fault_deg: f64 }
 );
-section!(EarlyHipRiseConfig { warn_ratio: f64, fault_ratio: f64 });
+section!(EarlyHipRiseConfig {
+    warn_ratio: f64,
+    fault_ratio: f64,
+    warn_trunk_close_deg: f64,
+    fault_trunk_close_deg: f64
+});
+section!(UpperBackConfig { warn_deg: f64, fault_growth_deg: f64 });
+section!(SquatPullConfig { warn_trunk_incline_deg: f64, fault_trunk_incline_deg: f64, max_hip_above_knee_torso: f64 });
 section!(HipsTooHighConfig { warn_knee_deg: f64, fault_knee_deg: f64 });
 section!(BarAwayConfig {
     warn_shin: f64,
@@ -113,7 +120,9 @@ section!(
     /// Fault thresholds, one table per fault code.
     FaultsConfig {
         rounded_lower_back: DegThresholds,
+        rounded_upper_back: UpperBackConfig,
         early_hip_rise: EarlyHipRiseConfig,
+        squatting_the_deadlift: SquatPullConfig,
         hips_too_high_at_start: HipsTooHighConfig,
         bar_away_from_shins: BarAwayConfig,
         lockout_hyperextension: DegThresholds,
@@ -262,7 +271,7 @@ mod tests {
     #[test]
     fn defaults_parse_and_every_key_is_documented() {
         let cfg = Config::default();
-        assert_eq!(cfg.reps.bottom_trunk_incline_deg, 35.0);
+        assert_eq!(cfg.reps.min_bar_rise_torso, 0.4);
         // Every key line is preceded by a comment line or another key of the same explained group.
         let mut commented = false;
         for line in DEFAULT_TOML.lines().map(str::trim) {

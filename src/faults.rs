@@ -15,11 +15,44 @@ pub enum Severity {
     Fault,
 }
 
+/// How far a finding can be trusted, from what the picture showed: whether the joints it rests
+/// on were seen (not on the plate's disc, not out of frame), whether the bar was the plate or the
+/// hands, and how much of the back's outline there was. Only a `high` finding can be a `fault`;
+/// a `medium` one is at most a `warn`, a `low` one at most `info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    /// The word the report and the page use.
+    pub fn word(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// The most severe a finding of this confidence may be.
+    pub fn max_severity(self) -> Severity {
+        match self {
+            Confidence::Low => Severity::Info,
+            Confidence::Medium => Severity::Warn,
+            Confidence::High => Severity::Fault,
+        }
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Fault {
     pub code: &'static str,
     pub severity: Severity,
+    pub confidence: Confidence,
     pub at_s: f64,
     pub value: f64,
     pub threshold: f64,
@@ -27,8 +60,10 @@ pub struct Fault {
     pub cue: &'static str,
 }
 
-pub const CUES: [(&str, &str); 11] = [
+pub const CUES: [(&str, &str); 13] = [
     ("rounded_lower_back", "Brace before you pull: breathe into your belly, lift your chest and pull the slack out of the bar so your lower back stays flat as the bar leaves the floor."),
+    ("rounded_upper_back", "Your upper back is rounded. Held still, many strong lifters pull like this; if it rounds more as the bar comes up, set your shoulders down and back and squeeze the bar into your legs before you pull."),
+    ("squatting_the_deadlift", "The deadlift turned into a squat: hips low, chest upright, knees far past the bar. Push your hips back until your shoulders are over the bar and your shins are nearly vertical, then pull."),
     ("early_hip_rise", "Push the floor away with your legs and let hips and chest rise together; if your hips shoot up first, start with them a little lower and keep your lats tight."),
     ("hips_too_high_at_start", "Bring your shins to the bar and sit your hips a little lower so your legs start the pull instead of your back."),
     ("bar_away_from_shins", "Start with the bar over mid-foot, about an inch from your shins, and keep it brushing your legs all the way up."),
@@ -67,27 +102,78 @@ fn grade_low(value: f64, warn: f64, fault: f64) -> Option<(Severity, f64)> {
     }
 }
 
+/// What the picture showed of a rep, for the findings' confidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// The bar was the plate (else the hands).
+    pub bar_from_plate: bool,
+    /// The report is reliable (side view, lifter found, model confident).
+    pub reliable: bool,
+}
+
 /// The faults of one rep.
-pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
+pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -> Vec<Fault> {
     let mut out = Vec::new();
     let mut add = |code: &'static str,
+                   confidence: Confidence,
                    at_s: f64,
                    value: Option<f64>,
                    unit: &'static str,
                    grade: &dyn Fn(f64) -> Option<(Severity, f64)>| {
         if let Some(v) = value {
             if let Some((severity, threshold)) = grade(v) {
-                out.push(Fault { code, severity, at_s, value: v, threshold, unit, cue: cue(code) });
+                let confidence = if ev.reliable { confidence } else { Confidence::Low };
+                let severity = severity.min(confidence.max_severity());
+                out.push(Fault { code, severity, confidence, at_s, value: v, threshold, unit, cue: cue(code) });
             }
         }
     };
     let fb = rep.floor_break_s;
+    // The back's outline: high when it was there on most of the setup.
+    let outline = match m.outline_seen_setup_frac {
+        f if f >= 0.8 => Confidence::High,
+        f if f >= 0.5 => Confidence::Medium,
+        _ => Confidence::Low,
+    };
     let c = &cfg.rounded_lower_back;
-    add("rounded_lower_back", fb, m.lumbar_flexion_setup_deg, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
+    add("rounded_lower_back", outline, fb, m.lumbar_flexion_setup_deg, "deg", &|v| {
+        grade_high(v, c.warn_deg, c.fault_deg)
+    });
+    // Thoracic rounding is common and often tolerated while it holds still: a warning, and a
+    // fault only when it grows under the load.
+    let c = &cfg.rounded_upper_back;
+    let grew = match (m.upper_back_bend_setup_deg, m.upper_back_bend_max_pull_deg) {
+        (Some(a), Some(b)) => b - a >= c.fault_growth_deg,
+        _ => false,
+    };
+    add("rounded_upper_back", outline, fb, m.upper_back_bend_setup_deg, "deg", &|v| {
+        (v >= c.warn_deg).then_some(if grew { (Severity::Fault, c.warn_deg) } else { (Severity::Warn, c.warn_deg) })
+    });
     let c = &cfg.early_hip_rise;
-    add("early_hip_rise", fb, m.hip_shoulder_rise_ratio, "ratio", &|v| grade_high(v, c.warn_ratio, c.fault_ratio));
+    let closed = m.trunk_incline_change_early_pull_deg.unwrap_or(0.0);
+    // Hips shooting up show twice: they rise more than the shoulders, and the back angle closes
+    // toward horizontal. Either alone is often camera motion or a landmark moving on its own.
+    add("early_hip_rise", Confidence::High, fb, m.hip_shoulder_rise_ratio, "ratio", &|v| {
+        if closed >= c.fault_trunk_close_deg {
+            grade_high(v, c.warn_ratio, c.fault_ratio)
+        } else if closed >= c.warn_trunk_close_deg {
+            grade_high(v, c.warn_ratio, f64::INFINITY)
+        } else {
+            None
+        }
+    });
+    // A squat-style pull: the trunk nearly upright at the floor with the hips down near the
+    // knees (a hinge keeps them well above).
+    let c = &cfg.squatting_the_deadlift;
+    let hips_low = m.hip_above_knee_setup_torso.map_or(true, |h| h <= c.max_hip_above_knee_torso);
+    if hips_low {
+        let seen = if m.hip_above_knee_setup_torso.is_some() { Confidence::High } else { Confidence::Medium };
+        add("squatting_the_deadlift", seen, fb, m.trunk_incline_setup_deg, "deg", &|v| {
+            grade_low(v, c.warn_trunk_incline_deg, c.fault_trunk_incline_deg)
+        });
+    }
     let c = &cfg.hips_too_high_at_start;
-    add("hips_too_high_at_start", fb, m.knee_angle_floor_break_deg, "deg", &|v| {
+    add("hips_too_high_at_start", Confidence::High, fb, m.knee_angle_floor_break_deg, "deg", &|v| {
         grade_high(v, c.warn_knee_deg, c.fault_knee_deg)
     });
     let c = &cfg.bar_away_from_shins;
@@ -95,43 +181,59 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig) -> Vec<Fault> {
     match (m.bar_to_midfoot_setup_cm, m.bar_to_shin_setup_cm) {
         // With the plate, in cm: from mid-foot (the feet stay in view; the knees that make the
         // shin line are often behind the plate), or from the shin line when the feet are not seen.
-        (Some(foot), _) => {
-            add("bar_away_from_shins", fb, Some(foot), "cm", &|v| grade_high(v, c.warn_midfoot_cm, c.fault_midfoot_cm))
-        }
+        (Some(foot), _) => add("bar_away_from_shins", Confidence::High, fb, Some(foot), "cm", &|v| {
+            grade_high(v, c.warn_midfoot_cm, c.fault_midfoot_cm)
+        }),
         (None, Some(shin)) if knees_plausible => {
-            add("bar_away_from_shins", fb, Some(shin), "cm", &|v| grade_high(v, c.warn_shin_cm, c.fault_shin_cm))
+            add("bar_away_from_shins", Confidence::High, fb, Some(shin), "cm", &|v| {
+                grade_high(v, c.warn_shin_cm, c.fault_shin_cm)
+            })
         }
         _ => {
+            // The hands sit in front of the bar and move on their own: an indication.
             let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };
-            add("bar_away_from_shins", fb, bar_away, "shin", &|v| grade_high(v, c.warn_shin, c.fault_shin));
+            add("bar_away_from_shins", Confidence::Medium, fb, bar_away, "shin", &|v| {
+                grade_high(v, c.warn_shin, c.fault_shin)
+            });
         }
     }
+    // Leaning back from the back's outline (the plate hid the hips) reads the upper back's
+    // curve too: an indication.
     let c = &cfg.lockout_hyperextension;
-    add("lockout_hyperextension", rep.lockout_s, m.trunk_lean_back_lockout_deg, "deg", &|v| {
+    let lean = if m.lean_back_from_outline { Confidence::Medium } else { Confidence::High };
+    add("lockout_hyperextension", lean, rep.lockout_s, m.trunk_lean_back_lockout_deg, "deg", &|v| {
         grade_high(v, c.warn_deg, c.fault_deg)
     });
+    // Hips and knees hidden by the plate are not measured (`None`), so never graded.
     let c = &cfg.soft_lockout;
     let soft = grade_low(m.hip_angle_lockout_deg.unwrap_or(180.0), c.warn_hip_deg, c.fault_hip_deg);
     match soft {
-        Some(_) => add("soft_lockout", rep.lockout_s, m.hip_angle_lockout_deg, "deg", &|v| {
+        Some(_) => add("soft_lockout", Confidence::High, rep.lockout_s, m.hip_angle_lockout_deg, "deg", &|v| {
             grade_low(v, c.warn_hip_deg, c.fault_hip_deg)
         }),
-        None => add("soft_lockout", rep.lockout_s, m.knee_angle_lockout_deg, "deg", &|v| {
+        None => add("soft_lockout", Confidence::High, rep.lockout_s, m.knee_angle_lockout_deg, "deg", &|v| {
             (v <= c.warn_knee_deg).then_some((Severity::Warn, c.warn_knee_deg))
         }),
     }
     let c = &cfg.hitching;
     if m.knee_rebend_after_knee_deg.is_some_and(|r| r >= c.min_knee_rebend_deg) {
-        add("hitching", rep.knee_pass_s.unwrap_or(fb), m.bar_dip_after_knee_torso, "torso", &|v| {
+        let seen = if ev.bar_from_plate { Confidence::High } else { Confidence::Medium };
+        add("hitching", seen, rep.knee_pass_s.unwrap_or(fb), m.bar_dip_after_knee_torso, "torso", &|v| {
             grade_high(v, c.warn_dip_torso, c.fault_dip_torso)
         });
     }
+    // The bar's own speed off the floor, from the plate; the hands' jitter says little.
     let c = &cfg.jerking_the_bar;
-    add("jerking_the_bar", fb, m.bar_time_to_half_speed_frac, "fraction of pull", &|v| {
+    let seen = if ev.bar_from_plate { Confidence::High } else { Confidence::Low };
+    add("jerking_the_bar", seen, fb, m.bar_time_to_half_speed_frac, "fraction of pull", &|v| {
         grade_low(v, c.warn_time_to_half_speed_frac, c.fault_time_to_half_speed_frac)
     });
+    // The ear is the model's least certain point (hair, hoods, a head cut off at the top of a
+    // close shot reads as fully visible): an indication.
     let c = &cfg.head_position;
-    add("head_position", fb, m.neck_extension_max_pull_deg, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
+    add("head_position", Confidence::Medium, fb, m.neck_extension_max_pull_deg, "deg", &|v| {
+        grade_high(v, c.warn_deg, c.fault_deg)
+    });
     out
 }
 
@@ -153,6 +255,7 @@ pub fn set_faults(reps: &[Rep], metrics: &[RepMetrics], cfg: &SetConfig) -> (Opt
         out.push(Fault {
             code: "rep_speed_loss",
             severity,
+            confidence: Confidence::High,
             at_s,
             value: loss_pct,
             threshold,
@@ -166,6 +269,7 @@ pub fn set_faults(reps: &[Rep], metrics: &[RepMetrics], cfg: &SetConfig) -> (Opt
             out.push(Fault {
                 code: "lumbar_flexion_drift",
                 severity: Severity::Warn,
+                confidence: Confidence::Medium,
                 at_s,
                 value: drift,
                 threshold: cfg.warn_lumbar_drift_deg,
@@ -194,6 +298,8 @@ mod tests {
     fn every_code_has_a_cue() {
         for code in [
             "rounded_lower_back",
+            "rounded_upper_back",
+            "squatting_the_deadlift",
             "early_hip_rise",
             "hips_too_high_at_start",
             "bar_away_from_shins",

@@ -37,6 +37,12 @@ pub struct Kinematics {
     pub knee_angle_deg: Vec<Option<f64>>,
     pub neck_extension_deg: Vec<Option<f64>>,
     pub back_bend_deg: Vec<Option<f64>>,
+    /// The upper back's own bend: the outline's thoracic third against the part below it,
+    /// positive = rounded (see [`upper_back_bend_deg`]).
+    pub upper_back_bend_deg: Vec<Option<f64>>,
+    /// Incline of the upper half of the back's outline (the silhouette's edge, not the joints),
+    /// degrees from vertical, positive forward: the trunk's line where the plate hides the hips.
+    pub back_line_incline_deg: Vec<Option<f64>>,
     /// Heights above the floor, torso lengths.
     pub bar_height_torso: Vec<Option<f64>>,
     pub hip_height_torso: Vec<Option<f64>>,
@@ -47,8 +53,23 @@ pub struct Kinematics {
     /// Horizontal distance from the shin line (at the bar's height) to the bar, torso lengths;
     /// positive = bar in front of the shin.
     pub bar_to_shin_torso: Vec<Option<f64>>,
-    /// Bar vertical velocity, torso lengths per second.
+    /// How far the knee is ahead of the bar horizontally, torso lengths (positive = knee in
+    /// front: a squat-style setup pushes the knees far past the bar).
+    pub knee_ahead_of_bar_torso: Vec<Option<f64>>,
+    /// Bar (hands) vertical velocity, torso lengths per second.
     pub bar_velocity_torso_per_s: Vec<Option<f64>>,
+    /// The load's height above the floor, torso lengths: the plate's centre when the plate is
+    /// the bar (its short gaps bridged by the hands plus their median offset), else the hands.
+    /// Reps are found and timed on it.
+    pub load_height_torso: Vec<Option<f64>>,
+    /// Its vertical velocity, torso lengths per second.
+    pub load_velocity_torso_per_s: Vec<Option<f64>>,
+    /// Where the near plate's disc is in the picture (lifter frame), per frame with a plate: a
+    /// landmark inside it is the model's guess, not something it saw.
+    pub plate_disc: Vec<Option<Disc>>,
+    /// Whether the hip (knee) landmark lies on the plate's disc on this frame.
+    pub hip_on_plate: Vec<bool>,
+    pub knee_on_plate: Vec<bool>,
     /// Millimetres per pixel at the lifter's midline (with a plate).
     pub body_mm_per_px: Option<f64>,
     /// The plate centre (with a plate; `None` where it was not followed), millimetres in the
@@ -60,6 +81,24 @@ pub struct Kinematics {
     /// The plate centre's height above the floor line, torso lengths (for the bar-path plot).
     pub plate_height_torso: Vec<Option<f64>>,
 }
+
+/// A circle in the lifter frame, pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Disc {
+    pub centre: P2,
+    pub radius_px: f64,
+}
+
+impl Disc {
+    /// Whether `p` lies inside the disc grown by `margin_frac` of its radius (the rim hides
+    /// what is just behind it too).
+    pub fn covers(&self, p: P2, margin_frac: f64) -> bool {
+        p.dist(self.centre) <= self.radius_px * (1.0 + margin_frac)
+    }
+}
+
+/// A joint this close to the plate's rim (share of its radius) counts as hidden by it.
+pub const PLATE_RIM_MARGIN_FRAC: f64 = 0.15;
 
 /// `primary` where known, else `fallback` moved by the median offset from it to `primary`.
 fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
@@ -114,6 +153,39 @@ pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     Some((lo.atan() - hi.atan()).to_degrees())
 }
 
+/// Least-squares slope of outline width against position t (0 at the hip, 1 at the shoulder) over
+/// samples `a..b`, with at least three seen.
+fn line_slope(widths: &[Option<f64>], a: usize, b: usize) -> Option<f64> {
+    let n = widths.len();
+    if n < 2 {
+        return None;
+    }
+    let pts: Vec<(f64, f64)> =
+        (a..b.min(n)).filter_map(|i| widths[i].map(|w| (i as f64 / (n - 1) as f64, w))).collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let k = pts.len() as f64;
+    let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / k, pts.iter().map(|p| p.1).sum::<f64>() / k);
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// The thoracic bend: lines fitted to the outline's middle third and its top third (toward the
+/// shoulders), the angle between them, positive when convex (the upper back rounds over). The
+/// lower back does not enter it, so a rounded upper back over a flat lower back reads here and
+/// not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
+pub fn upper_back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
+    let n = widths.len();
+    if n < 9 || (widths.iter().filter(|w| w.is_some()).count() as f64) < 0.7 * n as f64 {
+        return None;
+    }
+    let mid = line_slope(widths, n / 3, 2 * n / 3 + 1)?;
+    let top = line_slope(widths, 2 * n / 3, n)?;
+    Some((mid.atan() - top.atan()).to_degrees())
+}
+
 /// Computes the per-frame series of a cleaned track and its bar.
 pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
     let n = track.len();
@@ -162,6 +234,8 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         knee_angle_deg: vec![None; n],
         neck_extension_deg: vec![None; n],
         back_bend_deg: vec![None; n],
+        upper_back_bend_deg: vec![None; n],
+        back_line_incline_deg: vec![None; n],
         bar_height_torso: vec![None; n],
         hip_height_torso: vec![None; n],
         shoulder_height_torso: vec![None; n],
@@ -169,6 +243,16 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         bar_x_midfoot_torso: vec![None; n],
         bar_to_shin_torso: vec![None; n],
         bar_velocity_torso_per_s: vec![None; n],
+        knee_ahead_of_bar_torso: vec![None; n],
+        load_height_torso: vec![None; n],
+        load_velocity_torso_per_s: vec![None; n],
+        plate_disc: bar
+            .plate
+            .iter()
+            .map(|p| Some(Disc { centre: (*p)?, radius_px: bar.scale?.plate_diameter_px / 2.0 }))
+            .collect(),
+        hip_on_plate: vec![false; n],
+        knee_on_plate: vec![false; n],
         body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
         plate_x_mm,
         plate_y_mm,
@@ -190,11 +274,19 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {
             k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
         }
-        k.back_bend_deg[i] = track.back[i].as_ref().and_then(|b| back_bend_deg(&b.widths));
+        if let Some(b) = track.back[i].as_ref() {
+            k.back_bend_deg[i] = back_bend_deg(&b.widths);
+            k.upper_back_bend_deg[i] = upper_back_bend_deg(&b.widths);
+            k.back_line_incline_deg[i] = line_slope(&b.widths, b.widths.len() / 2, b.widths.len())
+                .map(|m| b.axis_incline_deg - m.atan().to_degrees());
+        }
         k.bar_height_torso[i] = height(wrist[i]);
         k.hip_height_torso[i] = height(hip[i]);
         k.shoulder_height_torso[i] = height(sh[i]);
         k.knee_height_torso[i] = height(knee[i]);
+        if let (Some(w), Some(kn)) = (bar_body[i], knee[i]) {
+            k.knee_ahead_of_bar_torso[i] = Some((kn.x - w.x) / torso_px);
+        }
         if let (Some(w), Some(mx)) = (bar_body[i], midfoot_x) {
             k.bar_x_midfoot_torso[i] = Some((w.x - mx) / torso_px);
         }
@@ -206,7 +298,18 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             }
         }
     }
+    for i in 0..n {
+        if let Some(d) = k.plate_disc[i] {
+            k.hip_on_plate[i] = hip[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
+            k.knee_on_plate[i] = knee[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
+        }
+    }
     k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);
+    k.load_height_torso = match bar.source {
+        BarSource::Plate => bridged(&bar.plate, wrist).iter().map(|p| height(*p)).collect(),
+        BarSource::Hands => k.bar_height_torso.clone(),
+    };
+    k.load_velocity_torso_per_s = signal::derivative(&k.t_s, &k.load_height_torso);
     k
 }
 

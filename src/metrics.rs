@@ -20,18 +20,37 @@ pub struct RepMetrics {
     pub lumbar_flexion_setup_deg: Option<f64>,
     pub lumbar_flexion_max_pull_deg: Option<f64>,
     pub lumbar_flexion_change_deg: Option<f64>,
+    /// The upper back's own bend (thoracic third against the middle third of the outline), at
+    /// setup and at its worst from the floor to the knees.
+    pub upper_back_bend_setup_deg: Option<f64>,
+    pub upper_back_bend_max_pull_deg: Option<f64>,
+    /// Share of the setup window's frames with a back outline to measure.
+    pub outline_seen_setup_frac: f64,
     pub hip_angle_floor_break_deg: Option<f64>,
+    /// Hip height above knee height at setup, torso lengths (about 0 or below in a squat-style
+    /// setup; a hinge keeps the hips well above the knees).
+    pub hip_above_knee_setup_torso: Option<f64>,
+    /// Knee ahead of the bar at setup, shin lengths.
+    pub knee_ahead_of_bar_setup_shin: Option<f64>,
     pub knee_angle_floor_break_deg: Option<f64>,
     /// Hip rise over shoulder rise during the first part of the pull (1 = together).
     pub hip_shoulder_rise_ratio: Option<f64>,
+    /// The most the trunk closed toward horizontal over that part of the pull, from its setup
+    /// angle (positive = the hips rose ahead of the shoulders).
+    pub trunk_incline_change_early_pull_deg: Option<f64>,
     /// How long before the bar the hips started rising (negative = after).
     pub hip_rise_lead_ms: Option<f64>,
     pub bar_to_shin_setup_shin: Option<f64>,
     pub bar_to_midfoot_setup_shin: Option<f64>,
     /// Largest forward move of the bar from its floor-break position during the pull.
     pub bar_forward_drift_shin: Option<f64>,
-    /// Trunk past vertical at the top (positive = leaning back).
+    /// Trunk past vertical at the top (positive = leaning back): from the shoulder-hip line on
+    /// frames where the hip is not on the plate's disc, else from the back's outline
+    /// (`lean_back_from_outline`).
     pub trunk_lean_back_lockout_deg: Option<f64>,
+    pub lean_back_from_outline: bool,
+    /// Hip and knee angles at the top, only from frames where the joints (hip, knee) are not on
+    /// the plate's disc: `None` = not measurable (the plate hides them).
     pub hip_angle_lockout_deg: Option<f64>,
     pub knee_angle_lockout_deg: Option<f64>,
     /// After the knees: how far the bar dipped, and how much the knees bent again.
@@ -68,9 +87,13 @@ fn plate_metrics(k: &Kinematics, rep: &Rep, setup: std::ops::RangeInclusive<usiz
     let Some(body_mm_per_px) = k.body_mm_per_px else { return RepMetrics::default() };
     let pull = f.floor_break..=f.lockout;
     let seen = pull.clone().filter(|&i| k.plate_y_mm[i].is_some()).count();
-    // The bar's height at setup; when the plate was found only as the bar left the floor, its
-    // height at the floor break (the bar has barely moved there).
-    let setup_y = mean(setup.clone().map(|i| k.plate_y_mm[i])).or(k.plate_y_mm[f.floor_break]);
+    // The bar's height at rest on the floor: its lowest from the setup to the floor break (the
+    // floor break is where it has visibly left the floor, a few cm up).
+    let rest =
+        (f.start..=f.floor_break)
+            .filter_map(|i| k.plate_y_mm[i].map(|y| (i, y)))
+            .reduce(|a, b| if b.1 < a.1 { b } else { a });
+    let setup_y = rest.map(|r| r.1);
     let (Some(y0), true) = (setup_y, seen as f64 >= min_coverage * pull.clone().count() as f64) else {
         return RepMetrics::default();
     };
@@ -83,7 +106,8 @@ fn plate_metrics(k: &Kinematics, rep: &Rep, setup: std::ops::RangeInclusive<usiz
     let crossing = |frac: f64| -> Option<(usize, f64)> {
         let level = y0 + frac * rom_mm;
         let mut prev: Option<(f64, f64)> = None;
-        for i in top_range.clone() {
+        // From the bar at rest: the floor break is already a few cm up.
+        for i in rest.map_or(f.floor_break, |r| r.0)..=*top_range.end() {
             let Some(y) = k.plate_y_mm[i] else {
                 prev = None;
                 continue;
@@ -143,6 +167,9 @@ fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusi
     a..=i
 }
 
+/// The load is moving once it rises faster than this share of its peak speed.
+const MOTION_ONSET_SPEED_FRAC: f64 = 0.05;
+
 /// Measures one rep. `first_setup_lumbar_deg` is the first rep's setup value, for the change.
 ///
 /// `min_plate_coverage`: the share of the pull the plate must have been followed over for the
@@ -174,7 +201,7 @@ pub fn measure(
 
     // Hip vs shoulder rise over the early pull.
     let early_end = (f.floor_break..=f.lockout)
-        .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + cfg.early_pull_rise_frac * rise))
+        .find(|&i| k.load_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + cfg.early_pull_rise_frac * rise))
         .unwrap_or(f.lockout);
     let rise_of = |s: &[Option<f64>]| Some(s[early_end]? - series_mean(s, setup.clone())?);
     let hip_shoulder_rise_ratio = match (rise_of(&k.hip_height_torso), rise_of(&k.shoulder_height_torso)) {
@@ -187,7 +214,7 @@ pub fn measure(
         let from = *setup.start();
         (from..=f.lockout).find(|&i| s[i].is_some_and(|v| v >= base + cfg.rise_start_torso)).map(|i| k.t_s[i])
     };
-    let hip_rise_lead_ms = match (start_of_rise(&k.bar_height_torso), start_of_rise(&k.hip_height_torso)) {
+    let hip_rise_lead_ms = match (start_of_rise(&k.load_height_torso), start_of_rise(&k.hip_height_torso)) {
         (Some(bar), Some(hip)) => Some(1000.0 * (bar - hip)),
         _ => None,
     };
@@ -202,7 +229,7 @@ pub fn measure(
     // (A hitch happens on the thighs: stop before the bar nears its top, where the hands may
     // overshoot and settle as the hips come through.)
     let thigh_top = (f.knee_pass.unwrap_or(f.lockout)..=f.lockout)
-        .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + 0.85 * rise))
+        .find(|&i| k.load_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + 0.85 * rise))
         .unwrap_or(f.lockout);
     let after_knee = f.knee_pass.unwrap_or(f.lockout)..=thigh_top;
     let largest_drop = |s: &[Option<f64>]| -> Option<f64> {
@@ -219,43 +246,71 @@ pub fn measure(
 
     // Jerk: a smooth pull builds speed from rest; a yanked bar reaches half its peak speed almost
     // at once. Time to half speed is scale-free and does not depend on a window length.
-    let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| k.bar_velocity_torso_per_s[i]));
+    // Timed from when the load starts to move (the floor break is where it is visibly up, a
+    // few cm later): back from the floor break while it still rose faster than a twentieth of
+    // its peak speed.
+    let v = &k.load_velocity_torso_per_s;
+    let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| v[i]));
+    let onset = peak_speed.map_or(f.floor_break, |p| {
+        let mut i = f.floor_break;
+        while i > f.start && v[i - 1].is_some_and(|x| x > MOTION_ONSET_SPEED_FRAC * p) {
+            i -= 1;
+        }
+        i
+    });
     let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
     let bar_time_to_half_speed_frac = peak_speed.and_then(|p| {
-        (f.floor_break..=f.lockout)
-            .find(|&i| k.bar_velocity_torso_per_s[i].is_some_and(|v| v >= 0.5 * p))
-            .map(|i| (k.t_s[i] - k.t_s[f.floor_break]) / concentric_s.max(1e-3))
+        (onset..=f.lockout)
+            .find(|&i| v[i].is_some_and(|x| x >= 0.5 * p))
+            .map(|i| (k.t_s[i] - k.t_s[onset]) / (k.t_s[f.lockout] - k.t_s[onset]).max(1e-3))
     });
     // Mean concentric speed between 10 % and 90 % of the rise: independent of exactly where a
     // slow break from the floor or a slow finish is cut.
     let at_frac = |frac: f64| {
         (f.floor_break..=f.lockout)
-            .find(|&i| k.bar_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + frac * rise))
+            .find(|&i| k.load_height_torso[i].is_some_and(|b| b >= rep.bar_floor_torso + frac * rise))
             .map(|i| k.t_s[i])
     };
     let mean_speed = match (at_frac(0.1), at_frac(0.9)) {
         (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
         _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
     };
+    // Leaning back: the shoulder-hip line where the hip is seen; where the plate hides it on
+    // every frame at the top, the line of the back's own outline (the silhouette's edge).
+    let lean_back = min_of(top.clone().filter(|&i| !k.hip_on_plate[i]).map(|i| k.trunk_incline_deg[i]))
+        .map(|a| (-a, false))
+        .or_else(|| min_of(top.clone().map(|i| k.back_line_incline_deg[i])).map(|a| (-a, true)));
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
         lumbar_flexion_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.back_bend_deg[i])),
+        upper_back_bend_setup_deg: series_mean(&k.upper_back_bend_deg, setup.clone()),
+        upper_back_bend_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i])),
+        outline_seen_setup_frac: setup.clone().filter(|&i| k.back_bend_deg[i].is_some()).count() as f64
+            / setup.clone().count().max(1) as f64,
         lumbar_flexion_change_deg: match (lumbar_setup, first_setup_lumbar_deg) {
             (Some(a), Some(b)) => Some(a - b),
             _ => None,
         },
         hip_angle_floor_break_deg: series_mean(&k.hip_angle_deg, setup.clone()),
+        hip_above_knee_setup_torso: mean(setup.clone().map(|i| Some(k.hip_height_torso[i]? - k.knee_height_torso[i]?))),
+        knee_ahead_of_bar_setup_shin: shin
+            .and_then(|s| Some(series_mean(&k.knee_ahead_of_bar_torso, setup.clone())? / s)),
         knee_angle_floor_break_deg: series_mean(&k.knee_angle_deg, setup.clone()),
         hip_shoulder_rise_ratio,
+        trunk_incline_change_early_pull_deg: series_mean(&k.trunk_incline_deg, setup.clone())
+            .and_then(|base| max_of((f.floor_break..=early_end).map(|i| k.trunk_incline_deg[i])).map(|m| m - base)),
         hip_rise_lead_ms,
         bar_to_shin_setup_shin: shin.and_then(|s| Some(series_mean(&k.bar_to_shin_torso, setup.clone())? / s)),
         bar_to_midfoot_setup_shin: shin.and_then(|s| Some(series_mean(&k.bar_x_midfoot_torso, setup.clone())? / s)),
         bar_forward_drift_shin: shin.and_then(|s| Some(drift? / s)),
-        trunk_lean_back_lockout_deg: min_of(top.clone().map(|i| k.trunk_incline_deg[i])).map(|a| -a),
-        hip_angle_lockout_deg: max_of(top.clone().map(|i| k.hip_angle_deg[i])),
-        knee_angle_lockout_deg: max_of(top.clone().map(|i| k.knee_angle_deg[i])),
-        bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.bar_height_torso)),
+        trunk_lean_back_lockout_deg: lean_back.map(|(v, _)| v),
+        lean_back_from_outline: lean_back.is_some_and(|(_, outline)| outline),
+        hip_angle_lockout_deg: max_of(
+            top.clone().filter(|&i| !k.hip_on_plate[i] && !k.knee_on_plate[i]).map(|i| k.hip_angle_deg[i]),
+        ),
+        knee_angle_lockout_deg: max_of(top.clone().filter(|&i| !k.knee_on_plate[i]).map(|i| k.knee_angle_deg[i])),
+        bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.load_height_torso)),
         knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
         bar_time_to_half_speed_frac,
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),

@@ -101,6 +101,10 @@ pub struct PoseFrame {
     /// aspect = width / height of the plate's outline (1 = circle; the diameter is the height).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plate: Option<[f64; 5]>,
+    /// The camera's angle from side-on (degrees; 0 = side view, 90 = front or back), from the
+    /// landmark model's world landmarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_angle_deg: Option<f64>,
     /// `true` when the pose model did not run on this frame (see `TrackerConfig::max_rate_hz`):
     /// its landmarks and back outline, when present, are interpolated in time between the model's
     /// frames either side.
@@ -153,6 +157,7 @@ impl PoseFrame {
                 detected: false,
                 back: None,
                 plate: None,
+                camera_angle_deg: None,
                 interpolated: false,
             },
             Some(o) => PoseFrame {
@@ -174,6 +179,7 @@ impl PoseFrame {
                 detected: o.from_detector,
                 back: o.back.as_ref().map(BackOutlineRecord::from_outline),
                 plate: None,
+                camera_angle_deg: o.camera_angle_deg.map(|a| round_to(a, 2)),
                 interpolated: false,
             },
         }

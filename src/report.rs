@@ -192,13 +192,14 @@ impl Report {
             for f in &r.faults {
                 let _ = writeln!(
                     s,
-                    "    {} {} at {:.2} s: {:.2} {} (threshold {:.2}). {}",
+                    "    {} {} at {:.2} s: {:.2} {} (threshold {:.2}, {} confidence). {}",
                     severity_word(f.severity),
                     f.code,
                     f.at_s,
                     f.value,
                     f.unit,
                     f.threshold,
+                    f.confidence.word(),
                     f.cue
                 );
             }

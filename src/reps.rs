@@ -1,13 +1,17 @@
 //! Splitting a set into reps and phases.
 //!
-//! The driving signal is the trunk incline (robust to feet out of frame and plates hiding the
-//! legs): the lifter is *down* at the bar when it is at least `bottom_trunk_incline_deg` from
-//! vertical and *up* when within `top_trunk_incline_deg`. Every down -> up transition is a
-//! candidate pull; it counts as a deadlift rep when the hands start below the knees and rise at
-//! least `min_bar_rise_torso`. Phase times then come from the bar (hands) height, as fractions of
-//! the rep's own rise, so no threshold is in pixels or frames:
-//! setup (start) -> floor break -> knee pass -> lockout -> descent -> end (bar back down).
-//! Touch-and-go and paused reps differ only in how long the lifter stays down.
+//! A deadlift rep is the load leaving the floor, rising to the top with the lifter standing up,
+//! and coming back down, whatever the trunk does on the way (squat-style pulls keep it nearly
+//! upright, arched backs bend it oddly). So the driving signal is the load's height
+//! (`Kinematics::load_height_torso`: the plate's centre when the plate is followed, else the
+//! hands): its turning points, each at least `min_bar_rise_torso` from the one before, give the
+//! candidate pulls (low -> high). The body only rules out what is not a deadlift: a load that
+//! does not start hanging from the arms (a squat's bar on the back, a bench press), one that
+//! starts above the knees (hands at the sides while standing, arms waved overhead), or a lifter
+//! who never stands up straight at the top. Phase times come from the load's height as fractions of the rep's own
+//! rise, so no threshold is in pixels or frames:
+//! setup (start) -> floor break -> knee pass -> lockout -> descent -> end (load back down).
+//! Touch-and-go and paused reps differ only in how long the load stays down.
 
 use crate::config::RepConfig;
 use crate::kinematics::Kinematics;
@@ -30,7 +34,7 @@ pub struct Rep {
     /// Frame indices of the same events.
     #[serde(skip)]
     pub frames: RepFrames,
-    /// Bar height at the floor and at the top, torso lengths.
+    /// Load height at the floor and at the top, torso lengths.
     pub bar_floor_torso: f64,
     pub bar_top_torso: f64,
     /// Whether the bar came back down before the clip ended.
@@ -53,7 +57,8 @@ pub struct RepFrames {
 pub enum RepNote {
     /// The clip starts or ends during a rep.
     PartialRep { at_s: f64, starts: bool },
-    /// Pulls were seen but they were not deadlifts (hands not below the knees, or too little rise).
+    /// Pulls were seen but they were not deadlifts (the load started at the shoulders or above
+    /// the knees, the lifter never stood up, or too little rise).
     NotADeadlift { reason: String },
 }
 
@@ -64,266 +69,278 @@ pub struct Segmentation {
     pub notes: Vec<RepNote>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Down,
-    Up,
+/// A turning point of the load's height: a low (the load on the floor) or a high (the top).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Turn {
+    i: usize,
+    height: f64,
+    high: bool,
 }
 
-/// A run of frames in one state: [first, last].
-#[derive(Debug, Clone, Copy)]
-struct Segment {
-    state: State,
-    first: usize,
-    last: usize,
-}
-
-fn segments(k: &Kinematics, cfg: &RepConfig) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::new();
-    for (i, incl) in k.trunk_incline_deg.iter().enumerate() {
-        let state = match incl {
-            Some(a) if *a >= cfg.bottom_trunk_incline_deg => State::Down,
-            Some(a) if *a <= cfg.top_trunk_incline_deg => State::Up,
-            _ => continue,
-        };
-        match out.last_mut() {
-            Some(s) if s.state == state => s.last = i,
-            _ => out.push(Segment { state, first: i, last: i }),
+/// The load's turning points, alternating low and high, each at least `swing` (torso lengths)
+/// from the one before: the classic zig-zag. Wobbles smaller than that (hands settling at
+/// lockout, a plate's jitter, a hitch) are not turns, so how many reps there are does not hang on
+/// a small change in the signal. The last extreme is kept as a turn even though nothing after it
+/// confirms it (a clip that ends at lockout).
+fn turns(h: &[Option<f64>], swing: f64) -> Vec<Turn> {
+    let mut out: Vec<Turn> = Vec::new();
+    // Until the first swing: the lowest and highest so far. After: the extreme of the current leg.
+    let (mut lo, mut hi): (Option<(usize, f64)>, Option<(usize, f64)>) = (None, None);
+    let mut rising: Option<bool> = None;
+    let mut ext = (0usize, 0.0f64);
+    for (i, v) in h.iter().enumerate() {
+        let Some(v) = *v else { continue };
+        match rising {
+            None => {
+                lo = Some(lo.filter(|l| l.1 <= v).unwrap_or((i, v)));
+                hi = Some(hi.filter(|x| x.1 >= v).unwrap_or((i, v)));
+                let (l, x) = (lo.expect("set"), hi.expect("set"));
+                if x.1 - l.1 >= swing {
+                    let low_first = l.0 < x.0;
+                    let first = if low_first { l } else { x };
+                    out.push(Turn { i: first.0, height: first.1, high: !low_first });
+                    rising = Some(low_first);
+                    ext = if low_first { x } else { l };
+                }
+            }
+            Some(up) => {
+                if (up && v > ext.1) || (!up && v < ext.1) {
+                    ext = (i, v);
+                } else if (ext.1 - v).abs() >= swing {
+                    out.push(Turn { i: ext.0, height: ext.1, high: up });
+                    rising = Some(!up);
+                    ext = (i, v);
+                }
+            }
         }
+    }
+    if let Some(up) = rising {
+        out.push(Turn { i: ext.0, height: ext.1, high: up });
     }
     out
 }
 
-fn bar(k: &Kinematics, i: usize) -> Option<f64> {
-    k.bar_height_torso[i]
-}
-
-/// Plate seen at most this share of the hands' rise above its floor counts as still down.
-const PLATE_STILL_DOWN_FRAC: f64 = 0.2;
-/// Share of the frames with the hands high and the plate seen on which the plate must still be
-/// down to call the pull one without the bar (a few frames of a misread plate do not).
-const PLATE_DOWN_SHARE: f64 = 0.8;
-/// ... and how long (s) the plate must have been seen down with the hands high.
-const PLATE_DOWN_MIN_S: f64 = 0.15;
-
-/// Letting go of the bar after the set and standing up moves the hands (and the trunk) exactly as
-/// a pull does; only the bar tells them apart. With the plate followed, a "pull" in `fb..=top_i`
-/// during which the hands were above `hands_high` (torso lengths) while the plate stayed within
-/// [`PLATE_STILL_DOWN_FRAC`] of the hands' `rise` of its own floor (its lowest point from
-/// `floor_i`) is no rep. Says why, or `None` (also when the plate was not seen: no evidence).
-fn bar_left_on_the_floor(
-    k: &Kinematics,
-    fb: usize,
-    top_i: usize,
-    floor_i: usize,
-    hands_high: f64,
-    rise: f64,
-) -> Option<String> {
-    let plate = |i: usize| k.plate_height_torso.get(i).copied().flatten();
-    let plate_floor = (floor_i..=fb).filter_map(plate).fold(f64::INFINITY, f64::min);
-    if !plate_floor.is_finite() {
-        return None;
-    }
-    let (mut seen, mut down, mut down_s) = (0usize, 0usize, 0.0);
-    for i in fb..=top_i {
-        let (Some(h), Some(p)) = (bar(k, i), plate(i)) else { continue };
-        if h < hands_high {
-            continue;
-        }
-        seen += 1;
-        if p <= plate_floor + PLATE_STILL_DOWN_FRAC * rise {
-            down += 1;
-            if i > fb {
-                down_s += k.t_s[i] - k.t_s[i - 1];
-            }
-        }
-    }
-    (seen > 0 && down as f64 >= PLATE_DOWN_SHARE * seen as f64 && down_s >= PLATE_DOWN_MIN_S).then(|| {
-        format!(
-            "the hands rose {rise:.2} torso lengths but the plate stayed on the floor (the lifter let go of the bar)"
-        )
-    })
-}
+/// The top of a rep: the frames around its peak where the load stays within this share of the
+/// rise of the peak.
+const TOP_BAND_FRAC: f64 = 0.15;
+/// The floor break is looked for within this long before the load reaches half its rise (a
+/// slow drift of the hands earlier in a long setup is not the pull).
+const FLOOR_BREAK_LOOKBACK_S: f64 = 1.0;
 
 /// Splits the kinematics into reps.
 pub fn segment(k: &Kinematics, cfg: &RepConfig) -> Segmentation {
-    let segs = segments(k, cfg);
     let mut out = Segmentation::default();
     let n = k.t_s.len();
     if n == 0 {
         return out;
     }
+    let h = &k.load_height_torso;
+    let tp = turns(h, cfg.min_bar_rise_torso);
     let mut rejected = Vec::new();
-    for w in 0..segs.len().saturating_sub(1) {
-        let (down, up) = (segs[w], segs[w + 1]);
-        if down.state != State::Down || up.state != State::Up {
+    // A pull at the clip's end that did not finish: (its low, how far it rose).
+    let mut unfinished: Option<(usize, f64)> = None;
+    for w in 0..tp.len().saturating_sub(1) {
+        let (low, high) = (tp[w], tp[w + 1]);
+        if low.high || !high.high {
             continue;
         }
-        // The bar's floor: lowest hands in the down segment. Its top: the median hand height
-        // while standing (the bar sits at lockout most of that time; a maximum would follow a
-        // one-frame landmark spike).
-        let Some((floor_i, floor)) = extreme(k, down.first, down.last, false) else {
-            continue;
-        };
-        let Some(top) = signal::median_of((up.first..=up.last).filter_map(|i| bar(k, i))) else {
-            continue;
-        };
-        let top_i = up.last;
-        let rise = top - floor;
-        if rise < cfg.min_bar_rise_torso {
-            rejected.push(format!("the hands rose only {rise:.2} torso lengths"));
-            continue;
-        }
-        let level = |frac: f64| floor + frac * rise;
-        // Floor break: the last frame at the floor level before the bar first reaches mid-rise.
-        let Some(mid) = (floor_i..=top_i).find(|&i| bar(k, i).is_some_and(|b| b >= level(0.5))) else {
-            rejected.push("the hands never reached half their rise".into());
-            continue;
-        };
-        let Some(crossing) =
-            (floor_i..=mid).rev().find(|&i| bar(k, i).is_some_and(|b| b <= level(cfg.floor_break_rise_frac)))
-        else {
-            continue;
-        };
-        // The crossing comes a few frames after the bar starts moving: walk back while the bar was
-        // still clearly moving up (faster than a small fraction of this pull's peak speed). Slow
-        // drifts of the hands during the setup stop the walk.
-        let peak_speed = (crossing..=top_i).filter_map(|i| k.bar_velocity_torso_per_s[i]).fold(0.0, f64::max);
-        let moving =
-            |i: usize| k.bar_velocity_torso_per_s[i].is_some_and(|v| v > cfg.floor_break_speed_frac * peak_speed);
-        let mut fb = crossing;
-        while fb > floor_i && moving(fb - 1) {
-            fb -= 1;
-        }
-        if let Some(reason) = bar_left_on_the_floor(k, fb, top_i, floor_i, level(0.5), rise) {
-            rejected.push(reason);
-            continue;
-        }
-        let knee_at_fb = k.knee_height_torso[fb];
-        if let Some(knee) = knee_at_fb {
-            if floor > cfg.max_setup_hand_height_knee_frac * knee {
-                rejected.push(format!("the hands started {:.2} torso lengths up, above the knees ({knee:.2})", floor));
-                continue;
+        let at_end = w + 2 == tp.len();
+        let next_low = tp.get(w + 2).copied();
+        match pull(k, cfg, low, high, next_low, out.reps.last()) {
+            Ok(rep) => out.reps.push(Rep { index: out.reps.len() + 1, ..rep }),
+            Err(reason) if at_end => {
+                unfinished = Some((low.i, high.height - low.height));
+                rejected.push(reason);
             }
+            Err(reason) => rejected.push(reason),
         }
-        // Lockout: the bar at its top with the lifter standing tall and the hips as open as they
-        // get in this rep (a soft lockout never reaches 180 deg: its own best is its lockout).
-        // (75th percentile, not the maximum: one misplaced hip landmark must not set the bar.)
-        let hip_best = {
-            let mut v: Vec<f64> = (up.first..=up.last).filter_map(|i| k.hip_angle_deg[i]).collect();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() * 3 / 4).copied()
-        };
-        let standing = |i: usize| {
-            k.trunk_incline_deg[i].is_some_and(|a| a <= cfg.top_trunk_incline_deg)
-                && match (hip_best, k.hip_angle_deg[i]) {
-                    (Some(best), Some(h)) => h >= best - cfg.lockout_hip_within_deg,
-                    _ => true,
-                }
-        };
-        let Some(lockout) =
-            (fb..=top_i).find(|&i| standing(i) && bar(k, i).is_some_and(|b| b >= level(cfg.lockout_rise_frac)))
-        else {
-            rejected.push("the lifter never stood tall with the bar at the top".into());
-            continue;
-        };
-        if k.t_s[lockout] - k.t_s[fb] < cfg.min_concentric_s {
-            rejected.push("the pull was too fast to be a rep".into());
-            continue;
-        }
-        let knee_pass =
-            (fb..=lockout).find(|&i| matches!((bar(k, i), k.knee_height_torso[i]), (Some(b), Some(kn)) if b >= kn));
-        // Descent: the last frame near the top before the bar goes back down.
-        let next_down = segs[w + 2..].iter().find(|s| s.state == State::Down).copied();
-        let search_end = next_down.map_or(n - 1, |s| s.last);
-        let first_low = (top_i..=search_end).find(|&i| bar(k, i).is_some_and(|b| b < level(cfg.lockout_rise_frac)));
-        let descent = match first_low {
-            Some(i) => (top_i..i).rev().find(|&j| bar(k, j).is_some()).unwrap_or(top_i),
-            None => search_end,
-        };
-        // End: the bar back at the floor level (the lowest point of the next down segment).
-        let (end, descent_complete) = match next_down.and_then(|s| extreme(k, s.first, s.last, false)) {
-            Some((low_i, low)) if low <= level(0.3) => {
-                let end =
-                    (descent..=low_i).find(|&i| bar(k, i).is_some_and(|b| b <= low + cfg.floor_break_rise_frac * rise));
-                (end.unwrap_or(low_i), true)
-            }
-            _ => (n - 1, false),
-        };
-        let start = out.reps.last().map_or(down.first, |r: &Rep| r.frames.end.max(down.first)).min(fb);
-        let frames = RepFrames { start, floor_break: fb, knee_pass, lockout, descent, end };
-        out.reps.push(Rep {
-            index: out.reps.len() + 1,
-            start_s: k.t_s[start],
-            floor_break_s: k.t_s[fb],
-            knee_pass_s: knee_pass.map(|i| k.t_s[i]),
-            lockout_s: k.t_s[lockout],
-            descent_s: k.t_s[descent],
-            end_s: k.t_s[end],
-            frames,
-            bar_floor_torso: floor,
-            bar_top_torso: top,
-            descent_complete,
-        });
     }
-    partial_reps(k, cfg, &segs, &mut out);
+    let typical_rise = out.reps.iter().map(|r| r.bar_top_torso - r.bar_floor_torso).fold(f64::NAN, f64::max);
+    let rise = if typical_rise.is_finite() { typical_rise } else { cfg.min_bar_rise_torso * 2.0 };
+    if starts_mid_rep(h, &tp, &out.reps, rise) {
+        out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
+    }
+    let ends_mid_rep = match (unfinished, tp.last()) {
+        (Some((_, rose)), _) => rose > 0.3 * rise,
+        // The clip ends on the way up from a low, less than a swing above it.
+        (None, Some(last)) if !last.high => {
+            let high = (last.i..n).filter_map(|i| h[i]).fold(f64::NEG_INFINITY, f64::max);
+            high - last.height > 0.3 * rise
+        }
+        _ => false,
+    };
+    if ends_mid_rep {
+        out.notes.push(RepNote::PartialRep { at_s: k.t_s[n - 1], starts: false });
+    }
     if out.reps.is_empty() && !rejected.is_empty() {
         out.notes.push(RepNote::NotADeadlift { reason: rejected.join("; ") });
     }
     out
 }
 
-/// Lowest (or highest) seen bar height in frames `a..=b`.
-fn extreme(k: &Kinematics, a: usize, b: usize, highest: bool) -> Option<(usize, f64)> {
-    (a..=b).filter_map(|i| bar(k, i).map(|v| (i, v))).reduce(|best, cur| {
-        if (cur.1 > best.1) == highest && cur.1 != best.1 {
-            cur
-        } else {
-            best
+/// The rep from the load's `low` to its `high`, or why it is not one. `next_low`: the turn after
+/// (the load back down); `previous`: the rep before, whose end bounds this one's setup.
+fn pull(
+    k: &Kinematics,
+    cfg: &RepConfig,
+    low: Turn,
+    high: Turn,
+    next_low: Option<Turn>,
+    previous: Option<&Rep>,
+) -> Result<Rep, String> {
+    let h = &k.load_height_torso;
+    let n = h.len();
+    let floor = low.height;
+    // The top: the median height over the frames around the peak where the load stays near it
+    // (a maximum would follow a one-frame spike).
+    let near_top = |i: usize| h[i].is_some_and(|x| x >= high.height - TOP_BAND_FRAC * (high.height - floor));
+    let last_top = next_low.map_or(n - 1, |t| t.i);
+    let (mut a, mut b) = (high.i, high.i);
+    while a > low.i && near_top(a - 1) {
+        a -= 1;
+    }
+    while b < last_top && near_top(b + 1) {
+        b += 1;
+    }
+    let top = signal::median_of((a..=b).filter_map(|i| h[i])).unwrap_or(high.height);
+    let rise = top - floor;
+    if rise < cfg.min_bar_rise_torso {
+        return Err(format!("the bar rose only {rise:.2} torso lengths"));
+    }
+    let level = |frac: f64| floor + frac * rise;
+
+    // Is it a deadlift? The body only rules out what is not, and only from what is seen: at the
+    // floor the load hangs from the arms, about an arm's length below the shoulders whatever the
+    // trunk does (a squat's bar on the back and a bench press's bar are at the shoulders), and
+    // below the knees where they are seen (not hands at the sides while standing, or a rack
+    // pull); at the top the lifter stands up straight somewhere (not a press lying down).
+    let shoulders_at_floor = median_near(k, &k.shoulder_height_torso, low.i, |_| true);
+    if let Some(sh) = shoulders_at_floor.filter(|sh| sh - floor < cfg.min_load_below_shoulders_torso) {
+        return Err(format!(
+            "the bar started at the shoulders ({floor:.2} vs {sh:.2} torso lengths up): a squat or a press, not a deadlift"
+        ));
+    }
+    if let Some(knee) = median_near(k, &k.knee_height_torso, low.i, |i| !k.knee_on_plate[i]) {
+        if floor > cfg.max_setup_hand_height_knee_frac * knee {
+            return Err(format!("the bar started {floor:.2} torso lengths up, above the knees ({knee:.2})"));
         }
+    }
+    let most_upright = (a..=b).filter_map(|i| k.trunk_incline_deg[i]).fold(f64::INFINITY, f64::min);
+    if most_upright.is_finite() && most_upright > cfg.top_trunk_incline_deg {
+        return Err(format!(
+            "the lifter never stood up with the bar (trunk {most_upright:.0} deg from vertical at the top)"
+        ));
+    }
+
+    // Floor break: the last frame at the floor before the load reaches half its rise, the floor
+    // being its lowest within the second before (a long setup's slow drift of the hands is not
+    // the pull) and "at the floor" within `floor_break_rise_frac` of the rise: a bar bends and
+    // the hands take up slack by a few cm before the plates leave the floor.
+    let mid = (low.i..=high.i).find(|&i| h[i].is_some_and(|x| x >= level(0.5))).unwrap_or(high.i);
+    let mut from = mid;
+    while from > low.i && k.t_s[mid] - k.t_s[from - 1] <= FLOOR_BREAK_LOOKBACK_S {
+        from -= 1;
+    }
+    let local_floor = (from..=mid).filter_map(|i| h[i]).fold(f64::INFINITY, f64::min);
+    let fb = (from..=mid)
+        .rev()
+        .find(|&i| h[i].is_some_and(|x| x <= local_floor + cfg.floor_break_rise_frac * rise))
+        .unwrap_or(from);
+
+    // Lockout: the load at its top with the lifter standing tall and the hips as open as they
+    // get in this rep (a soft lockout never reaches 180 deg: its own best is its lockout). Hips
+    // and knees on the plate's disc are guesses and do not count. (75th percentile, not the
+    // maximum: one misplaced hip landmark must not set the bar.)
+    let hip_seen = |i: usize| k.hip_angle_deg[i].filter(|_| !k.hip_on_plate[i] && !k.knee_on_plate[i]);
+    let hip_best = {
+        let mut s: Vec<f64> = (a..=b).filter_map(hip_seen).collect();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() * 3 / 4).copied()
+    };
+    // Upright: within a few degrees of vertical, or of the most upright the lifter got (a soft
+    // lockout stays forward; a lean-back goes past vertical and is upright on its way there).
+    let upright_deg = most_upright.max(0.0) + cfg.lockout_trunk_within_deg;
+    let standing = |i: usize| {
+        k.trunk_incline_deg[i].map_or(true, |t| t <= upright_deg)
+            && match (hip_best, hip_seen(i)) {
+                (Some(best), Some(x)) => x >= best - cfg.lockout_hip_within_deg,
+                _ => true,
+            }
+    };
+    let at_top = |i: usize| h[i].is_some_and(|x| x >= level(cfg.lockout_rise_frac));
+    let lockout = (fb..=b)
+        .find(|&i| at_top(i) && standing(i))
+        .or_else(|| (fb..=b).find(|&i| at_top(i)))
+        .unwrap_or(high.i.max(fb));
+    if k.t_s[lockout] - k.t_s[fb] < cfg.min_concentric_s {
+        return Err("the pull was too fast to be a rep".into());
+    }
+    let knee_pass = (fb..=lockout).find(|&i| matches!((h[i], k.knee_height_torso[i]), (Some(x), Some(kn)) if x >= kn));
+    // Descent: the last frame at the top before the load goes back down.
+    let descent = (lockout..=b).rev().find(|&i| at_top(i)).unwrap_or(lockout);
+    // End: the load back at its floor (the next low), or the clip ends.
+    let (end, descent_complete) = match next_low {
+        Some(nl) if nl.height <= level(0.3) => {
+            let end =
+                (descent..=nl.i).find(|&i| h[i].is_some_and(|x| x <= nl.height + cfg.floor_break_rise_frac * rise));
+            (end.unwrap_or(nl.i), true)
+        }
+        _ => (n - 1, false),
+    };
+    // Setup: from when the load came down near the floor before this pull (not before the last
+    // rep's end).
+    let earliest = previous.map_or(0, |r| r.frames.end);
+    let mut start = fb;
+    while start > earliest && h[start - 1].map_or(true, |x| x <= level(0.25)) {
+        start -= 1;
+    }
+    let frames = RepFrames { start, floor_break: fb, knee_pass, lockout, descent, end };
+    Ok(Rep {
+        index: 0,
+        start_s: k.t_s[start],
+        floor_break_s: k.t_s[fb],
+        knee_pass_s: knee_pass.map(|i| k.t_s[i]),
+        lockout_s: k.t_s[lockout],
+        descent_s: k.t_s[descent],
+        end_s: k.t_s[end],
+        frames,
+        bar_floor_torso: floor,
+        bar_top_torso: top,
+        descent_complete,
     })
 }
 
-/// A clip that starts on the way up, or ends on the way up, holds part of a rep.
-fn partial_reps(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], out: &mut Segmentation) {
-    let typical_rise = out.reps.iter().map(|r| r.bar_top_torso - r.bar_floor_torso).fold(f64::NAN, f64::max);
-    let rise = if typical_rise.is_finite() { typical_rise } else { cfg.min_bar_rise_torso * 2.0 };
-    if starts_mid_rep(k, segs, rise, out) {
-        out.notes.push(RepNote::PartialRep { at_s: k.t_s[0], starts: true });
+/// Half-width of the window (s) a body height is read over around a moment.
+const BODY_WINDOW_S: f64 = 0.1;
+
+/// Median of `series` over the frames within [`BODY_WINDOW_S`] of frame `i` that pass `ok`
+/// (one frame without a pose, or a joint on the plate, does not decide).
+fn median_near(k: &Kinematics, series: &[Option<f64>], i: usize, ok: impl Fn(usize) -> bool) -> Option<f64> {
+    let t = k.t_s[i];
+    let (mut a, mut b) = (i, i);
+    while a > 0 && t - k.t_s[a - 1] <= BODY_WINDOW_S {
+        a -= 1;
     }
-    partial_end(k, cfg, segs, rise, out);
+    while b + 1 < k.t_s.len() && k.t_s[b + 1] - t <= BODY_WINDOW_S {
+        b += 1;
+    }
+    signal::median_of((a..=b).filter(|&j| ok(j)).filter_map(|j| series[j]))
 }
 
-/// The clip began during a pull: either it begins down with a pull that did not count (the hands
-/// were already on their way up) in a set that has reps, or the first state seen is "up",
-/// reached from hands clearly below their top.
-fn starts_mid_rep(k: &Kinematics, segs: &[Segment], rise: f64, out: &Segmentation) -> bool {
-    match segs {
-        [first, second, ..] if first.state == State::Down && second.state == State::Up => {
-            let counted = out.reps.iter().any(|r| (first.first..=first.last).contains(&r.frames.floor_break));
-            !out.reps.is_empty() && !counted
-        }
-        [first, ..] if first.state == State::Up => {
-            let top = extreme(k, first.first, first.last, true).map(|e| e.1);
-            let start_bar = (0..first.first).find_map(|i| bar(k, i));
-            matches!((top, start_bar), (Some(top), Some(b0)) if top - b0 > 0.3 * rise)
+/// The clip began during a pull: the load rises first, either to a high well above where it
+/// started, or from a start well above the floor the reps start from (a clip that starts in the
+/// setup starts at that floor, one that starts standing starts at its high).
+fn starts_mid_rep(h: &[Option<f64>], tp: &[Turn], reps: &[Rep], rise: f64) -> bool {
+    let Some((first_seen, h0)) = h.iter().enumerate().find_map(|(i, v)| v.map(|v| (i, v))) else {
+        return false;
+    };
+    let floor = signal::median_of(reps.iter().map(|r| r.bar_floor_torso))
+        .or_else(|| signal::median_of(tp.iter().filter(|t| !t.high).map(|t| t.height)));
+    match tp {
+        [first, ..] if first.high => first.height - h0 > 0.3 * rise,
+        [first, second, ..] if first.i == first_seen && second.high => {
+            floor.is_some_and(|floor| h0 - floor > 0.3 * rise)
         }
         _ => false,
-    }
-}
-
-/// End: after the last down segment the bar climbs clearly but the lifter never stands up.
-fn partial_end(k: &Kinematics, cfg: &RepConfig, segs: &[Segment], rise: f64, out: &mut Segmentation) {
-    if let Some(last) = segs.last() {
-        if last.state == State::Down {
-            if let Some((low_i, low)) = extreme(k, last.first, last.last, false) {
-                let n = k.t_s.len();
-                let high = (low_i..n).filter_map(|i| bar(k, i)).fold(f64::NEG_INFINITY, f64::max);
-                let rose = high - low;
-                if rose > 0.3 * rise && rose < cfg.min_bar_rise_torso.max(0.8 * rise) {
-                    out.notes.push(RepNote::PartialRep { at_s: k.t_s[n - 1], starts: false });
-                }
-            }
-        }
     }
 }

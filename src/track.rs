@@ -99,6 +99,9 @@ pub enum Facing {
 pub struct BackSample {
     /// Widths (units of hip-shoulder distance) at 41 evenly spaced points from hip to shoulder.
     pub widths: Vec<Option<f64>>,
+    /// Incline of the axis the widths were measured from (this frame's raw hip -> shoulder line),
+    /// degrees from vertical in the lifter frame, positive forward.
+    pub axis_incline_deg: f64,
 }
 
 /// How good the raw track was.
@@ -114,6 +117,9 @@ pub struct TrackQuality {
     pub shoulder_width_ratio: Option<f64>,
     /// Same for the hips.
     pub hip_width_ratio: Option<f64>,
+    /// The camera's angle from side-on (median over the frames; 0 = side view, 90 = front or
+    /// back), from the pose model's world landmarks.
+    pub camera_angle_deg: Option<f64>,
 }
 
 /// The cleaned track.
@@ -178,7 +184,9 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
         .map(|(f, &ok)| {
             let rec = f.back.as_ref().filter(|_| ok)?;
             let widths = if mirror { &rec.back_if_facing_left } else { &rec.back_if_facing_right };
-            Some(BackSample { widths: widths.clone() })
+            let forward = (rec.shoulder[0] - rec.hip[0]) * if mirror { -1.0 } else { 1.0 };
+            let up = rec.hip[1] - rec.shoulder[1];
+            Some(BackSample { widths: widths.clone(), axis_incline_deg: forward.atan2(up).to_degrees() })
         })
         .collect();
     Track { t_s, facing, frame_width, frame_height: poses.video.height as f64, joints, back, quality: quality(poses) }
@@ -253,6 +261,7 @@ fn quality(poses: &PoseTrack) -> TrackQuality {
         median_visibility,
         shoulder_width_ratio: ratio(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER),
         hip_width_ratio: ratio(joint::LEFT_HIP, joint::RIGHT_HIP),
+        camera_angle_deg: signal::median_of(poses.frames.iter().filter_map(|f| f.camera_angle_deg)),
     }
 }
 

@@ -87,9 +87,6 @@ pub enum VideoError {
     /// Opened, but not a single frame decoded.
     #[error("no frame could be decoded (the picture data is damaged, or in a codec this FFmpeg cannot decode)")]
     NoFrames,
-    /// Far fewer frames decoded than the header declares.
-    #[error("truncated or damaged: decoded {decoded} of {declared} frames the header declares")]
-    Truncated { decoded: u64, declared: u64 },
     /// Two consecutive frames are further apart in time than any real recording.
     #[error(
         "damaged timestamps: {gap_s:.0} s between frame {before} and the next (at most {MAX_FRAME_GAP_S} s expected)"
@@ -141,8 +138,8 @@ impl Default for Frame {
     }
 }
 
-/// A clip that decodes fewer than this fraction of its declared frames is reported as truncated.
-const TRUNCATED_FRACTION: f64 = 0.75;
+/// A clip that decodes fewer than this fraction of its declared frames is checked for truncation.
+pub const SHORT_FRACTION: f64 = 0.75;
 
 /// Decoders FFmpeg uses for things that are not pictures: text and raw bytes "open" as video.
 const NON_VIDEO_FOURCCS: [&str; 6] = ["ansi", "bint", "tty", "xbin", "idf", "adf"];
@@ -292,21 +289,21 @@ impl VideoReader {
         Ok(true)
     }
 
-    /// Call after the last frame: an error when the stream ended far short of the declared length.
+    /// Call after the last frame: an error when nothing decoded, or when the container shows the
+    /// file was cut short. A header that declares more frames than decode is no error: edit lists
+    /// (a phone's or an editor's trim) and variable frame rates make whole clips decode fewer
+    /// frames than their header says, and what FFmpeg decodes is the clip. The pose track keeps
+    /// both counts, and the report says when they differ by much.
     pub fn finish(&self) -> Result<(), VideoError> {
         if self.decoded == 0 {
             return Err(diagnose(&self.path).unwrap_or(VideoError::NoFrames));
         }
-        // Declared counts are loose: edit lists and variable frame rates make real clips decode
-        // up to ~20 % fewer frames than their header says. A file cut short by a failed copy
-        // mostly loses its index (and fails to open); one with the index first ends far short.
         let declared = self.info.frames_declared;
-        if (self.decoded as f64) < TRUNCATED_FRACTION * declared as f64 {
-            // A file cut short says so in its box sizes: more useful than a frame count.
-            return Err(match diagnose(&self.path) {
-                Some(e @ VideoError::CutShort { .. }) => e,
-                _ => VideoError::Truncated { decoded: self.decoded, declared },
-            });
+        if (self.decoded as f64) < SHORT_FRACTION * declared as f64 {
+            // A file cut short says so in its box sizes.
+            if let Some(e @ VideoError::CutShort { .. }) = diagnose(&self.path) {
+                return Err(e);
+            }
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ pub use encoder::{output_size, MAX_SHORT_SIDE_PX};
 use text::TextPainter;
 
 use crate::config::Config;
-use crate::faults::Severity;
+use crate::faults::{Confidence, Severity};
 use crate::pose::joint;
 use crate::posetrack::PoseTrack;
 use crate::report::Report;
@@ -387,7 +387,12 @@ impl<'a> Painter<'a> {
                     Severity::Warn => AMBER,
                     Severity::Info => GREY,
                 };
-                lines.push((format!("{}: {}", f.code.replace('_', " "), f.cue), c));
+                let sure = match f.confidence {
+                    Confidence::High => "",
+                    Confidence::Medium => " (medium confidence)",
+                    Confidence::Low => " (low confidence)",
+                };
+                lines.push((format!("{}{sure}: {}", f.code.replace('_', " "), f.cue), c));
             }
         }
         self.text_box(img, &lines)

@@ -21,6 +21,9 @@ pub(super) struct Search {
     pub prior_sigma_px: f64,
     pub min_visible_rim: f64,
     pub min_edge_grey_per_px: f64,
+    /// At a centre, the outermost ring with at least this share of the best ring's support is
+    /// taken (a plate's rim over its hub and lip rings; see [`OUTER_RING_SHARE`]).
+    pub outer_ring_share: f64,
 }
 
 /// A circle found, in frame pixels, with its rim support (0..1).
@@ -66,7 +69,7 @@ const MIN_SHRINK: f64 = 1.3;
 const MAX_CANDIDATES: usize = 8;
 /// A weaker ring further out is still chosen if its support is at least this share of the best
 /// ring's (prefer the plate's outer rim over its inner lip).
-const OUTER_RING_SHARE: f64 = 0.6;
+pub(super) const OUTER_RING_SHARE: f64 = 0.6;
 
 #[derive(Default)]
 pub(super) struct CircleFinder {
@@ -385,7 +388,7 @@ impl CircleFinder {
             let v = support(i, &self.hist, self);
             let left = if i > first { support(i - 1, &self.hist, self) } else { 0.0 };
             let right = if i < last { support(i + 1, &self.hist, self) } else { 0.0 };
-            if v >= OUTER_RING_SHARE * best && v >= left && v >= right {
+            if v >= s.outer_ring_share * best && v >= left && v >= right {
                 return Some(r0 + i as f64);
             }
         }

@@ -52,6 +52,11 @@ use circle::{Circle, CircleFinder, Search};
 /// the plate as an upright ellipse (0.85 is about 30 deg; narrower ones were tried and lost to
 /// plate hubs seen obliquely, and 45 deg views take the bar from the hands anyway).
 const ACQUIRE_ASPECTS: [f64; 2] = [1.0, 0.85];
+/// In those bands a ring outside the strongest one at a centre is taken only when nearly as
+/// strong (a shadow or a pad around the plate is a fainter ring just outside its rim).
+const FALLBACK_OUTER_RING_SHARE: f64 = 0.9;
+/// The two radius bands acquisition searches overlap by this factor at their common edge.
+const ACQUIRE_BAND_OVERLAP: f64 = 1.05;
 
 /// Why a frame could not be searched.
 #[derive(Debug, thiserror::Error)]
@@ -328,6 +333,7 @@ impl PlateTracker {
                     prior_sigma_px: cfg.track_prior_sigma_frac * last.d,
                     min_visible_rim: cfg.min_visible_rim,
                     min_edge_grey_per_px: cfg.min_edge_grey_per_px,
+                    outer_ring_share: circle::OUTER_RING_SHARE,
                 }
             }
             None => {
@@ -349,6 +355,7 @@ impl PlateTracker {
                     },
                     min_visible_rim: cfg.min_visible_rim,
                     min_edge_grey_per_px: cfg.min_edge_grey_per_px,
+                    outer_ring_share: circle::OUTER_RING_SHARE,
                 }
             }
         };
@@ -360,11 +367,40 @@ impl PlateTracker {
             // a plate's hub seen obliquely is an ellipse too, so the rim support of a narrower
             // outline is discounted by sqrt(aspect).
             let mut best: Option<(Circle, f64, f64)> = None;
-            for aspect in ACQUIRE_ASPECTS {
-                if let Some(c) = self.finder.find_with_aspect(frame, &search, aspect)? {
-                    let rank = c.score * aspect.sqrt();
-                    if best.map_or(true, |(_, _, r)| rank > r) {
-                        best = Some((c, aspect, rank));
+            // The whole hinted range first. It is wide (a plate is 0.8-2x the torso), and within
+            // one search the votes of large circles outnumber a smaller plate's (a longer rim
+            // gathers more edge pixels), so a faint phantom ring around the lifter can hide the
+            // plate itself: when that search finds only such a large ring, and too faint, the
+            // range is searched again in two bands, and what each finds is compared by rim
+            // support, which does not grow with size.
+            let split = (search.r_min_px * search.r_max_px).sqrt();
+            let searches = [
+                search,
+                Search {
+                    r_max_px: (split * ACQUIRE_BAND_OVERLAP).min(search.r_max_px),
+                    outer_ring_share: FALLBACK_OUTER_RING_SHARE,
+                    ..search
+                },
+                Search {
+                    r_min_px: (split / ACQUIRE_BAND_OVERLAP).max(search.r_min_px),
+                    outer_ring_share: FALLBACK_OUTER_RING_SHARE,
+                    ..search
+                },
+            ];
+            for (k, s) in searches.iter().enumerate() {
+                // Only when the whole-range search found nothing strong enough, and what it
+                // found was a large ring (the upper half of the range), which may have hidden
+                // the plate.
+                let weak_large = best.map_or(false, |(c, _, _)| c.score < cfg.min_acquire_score && c.r > split);
+                if k == 1 && !weak_large {
+                    break;
+                }
+                for aspect in ACQUIRE_ASPECTS {
+                    if let Some(c) = self.finder.find_with_aspect(frame, s, aspect)? {
+                        let rank = c.score * aspect.sqrt();
+                        if best.map_or(true, |(_, _, r)| rank > r) {
+                            best = Some((c, aspect, rank));
+                        }
                     }
                 }
             }

@@ -40,8 +40,10 @@ pub struct Still {
 pub const MAX_POINTS: usize = 300;
 
 /// Each fault code and the metrics it grades (two when the analysis picks one of them).
-const GRADED: [(&str, &[&str]); 9] = [
+const GRADED: [(&str, &[&str]); 11] = [
     ("rounded_lower_back", &["lumbar_flexion_setup_deg"]),
+    ("rounded_upper_back", &["upper_back_bend_setup_deg"]),
+    ("squatting_the_deadlift", &["trunk_incline_setup_deg"]),
     ("early_hip_rise", &["hip_shoulder_rise_ratio"]),
     ("hips_too_high_at_start", &["knee_angle_floor_break_deg"]),
     (
@@ -56,12 +58,18 @@ const GRADED: [(&str, &[&str]); 9] = [
 ];
 
 /// Words for each metric; a metric not listed shows its name with spaces.
-const LABELS: [(&str, &str); 30] = [
+const LABELS: [(&str, &str); 36] = [
     ("trunk_incline_setup_deg", "Trunk incline at setup"),
     ("lumbar_flexion_setup_deg", "Lower-back bend at setup"),
     ("lumbar_flexion_max_pull_deg", "Lower-back bend, most in the pull"),
     ("lumbar_flexion_change_deg", "Lower-back bend vs rep 1"),
     ("hip_angle_floor_break_deg", "Hip angle at floor break"),
+    ("upper_back_bend_setup_deg", "Upper-back bend at setup"),
+    ("upper_back_bend_max_pull_deg", "Upper-back bend, most in the pull"),
+    ("outline_seen_setup_frac", "Back outline seen at setup"),
+    ("hip_above_knee_setup_torso", "Hips above knees at setup"),
+    ("knee_ahead_of_bar_setup_shin", "Knees ahead of the bar at setup"),
+    ("trunk_incline_change_early_pull_deg", "Trunk closing toward horizontal, early pull"),
     ("knee_angle_floor_break_deg", "Knee angle at setup"),
     ("hip_shoulder_rise_ratio", "Hip rise / shoulder rise, early pull"),
     ("hip_rise_lead_ms", "Hips started rising before the bar by"),
@@ -409,11 +417,12 @@ fn finding(h: &mut String, f: &Fault, still: Option<&Still>) {
     let _ = write!(
         h,
         "<div class=\"finding {c}\" data-code=\"{code}\"><p>{} <strong>{}</strong> <span class=\"when\">at {}</span></p>\
-         <p>{}</p><p class=\"cue\">{}</p>",
+         <p>{} &middot; {} confidence</p><p class=\"cue\">{}</p>",
         badge(f.severity),
         words(f.code),
         seconds(f.at_s),
         against_threshold(f),
+        f.confidence.word(),
         esc(f.cue),
         code = esc(f.code)
     );
@@ -515,7 +524,7 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
                     )
                 }
                 (None, Some(v)) => ("", num(v, metric_unit(name)), "<span class=\"ok\">ok</span>".into()),
-                (None, None) => ("", "&mdash;".into(), "<span class=\"na\">not seen</span>".into()),
+                (None, None) => ("", "&mdash;".into(), "<span class=\"na\">not measurable</span>".into()),
             };
             let label = metric_label(name);
             let _ = write!(

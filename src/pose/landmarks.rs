@@ -30,6 +30,7 @@ pub const LANDMARK_SPEC: ModelSpec = ModelSpec {
         TensorSpec { name: "Identity_1", shape: &[1, 1] },
         TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] },
         TensorSpec { name: "Identity_3", shape: &[1, 64, 64, 39] },
+        TensorSpec { name: "Identity_4", shape: &[1, 117] },
     ],
 };
 
@@ -45,6 +46,26 @@ pub struct LandmarkResult {
     /// sized to the body, so this stays steady while the crop stays on the person).
     pub torso_crop_px: f64,
     pub back: Option<BackOutline>,
+    /// How far the camera is from side-on, degrees (0 = side view, 90 = from the front or
+    /// back), from the world landmarks: see [`camera_angle_deg`].
+    pub camera_angle_deg: Option<f64>,
+}
+
+/// How far the camera looks from side-on, from the model's world landmarks (`Identity_4`: 39 x
+/// (x, y, z) metres, hip-centred, z along the camera's axis): the angle between the camera's axis
+/// and the body's left-right lines (shoulder to shoulder, hip to hip), averaged over the two.
+/// From the side those lines point along the camera's axis (0 deg); from the front they lie
+/// across the picture (90 deg). Measured against the axis, it does not depend on how the crop is
+/// rolled in the picture. `None` when a line is degenerate.
+pub fn camera_angle_deg(world: &[f32]) -> Option<f64> {
+    let p = |i: usize| world.get(3 * i..3 * i + 3).map(|v| [v[0] as f64, v[1] as f64, v[2] as f64]);
+    let line_angle = |a: usize, b: usize| -> Option<f64> {
+        let (a, b) = (p(a)?, p(b)?);
+        let (dx, dy, dz) = (b[0] - a[0], b[1] - a[1], b[2] - a[2]);
+        let across = dx.hypot(dy);
+        (across + dz.abs() > 1e-6).then(|| across.atan2(dz.abs()).to_degrees())
+    };
+    Some(0.5 * (line_angle(11, 12)? + line_angle(23, 24)?))
 }
 
 /// The landmark model with its buffers.
@@ -83,6 +104,7 @@ impl LandmarkModel {
         let presence = outputs.get(1)?[0] as f64;
         let seg = outputs.get(2)?;
         let heatmap = outputs.get(3)?;
+        let camera_angle_deg = camera_angle_deg(outputs.get(4)?);
 
         let mut crop_pts = [Point::default(); NUM_POINTS];
         for (i, p) in crop_pts.iter_mut().enumerate() {
@@ -103,7 +125,7 @@ impl LandmarkModel {
         let back = back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
         drop(outputs);
         self.times.landmark_post_s += t2.elapsed().as_secs_f64();
-        Ok(LandmarkResult { keypoints, aux, presence, torso_crop_px: hip.dist(shoulder), back })
+        Ok(LandmarkResult { keypoints, aux, presence, torso_crop_px: hip.dist(shoulder), back, camera_angle_deg })
     }
 
     pub fn model(&self) -> &Model {

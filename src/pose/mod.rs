@@ -148,6 +148,8 @@ pub struct PoseObservation {
     pub from_detector: bool,
     /// Back outline from the segmentation mask, when the mask gave one.
     pub back: Option<BackOutline>,
+    /// The camera's angle from side-on, degrees, from the world landmarks.
+    pub camera_angle_deg: Option<f64>,
 }
 
 /// Seconds spent in each part of the pose stage, summed over a clip (for the benchmark).

@@ -199,6 +199,7 @@ impl PoseTracker {
             roi,
             from_detector,
             back: result.back,
+            camera_angle_deg: result.camera_angle_deg,
         }))
     }
 

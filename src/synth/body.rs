@@ -44,6 +44,9 @@ const SETUP_SHIN_DEG: f64 = 10.0;
 const SETUP_ARM_DEG: f64 = 6.0;
 /// Where the bar is at the knee in a clean pull (the knees have moved back out of its way).
 const KNEE_PASS_TAU: f64 = 0.45;
+/// `SquatStylePull` setup.
+const SQUAT_KNEE_DEG: f64 = 55.0;
+const SQUAT_SHIN_DEG: f64 = 32.0;
 /// `HipsTooHighAtStart` setup.
 const HIGH_HIP_KNEE_DEG: f64 = 150.0;
 const HIGH_HIP_SHIN_DEG: f64 = -4.0;
@@ -212,6 +215,11 @@ pub(super) fn setup_pose(faults: &[InjectedFault]) -> Pose {
         if let InjectedFault::HipsTooHighAtStart = f {
             p.knee_deg = HIGH_HIP_KNEE_DEG;
             p.shin_deg = HIGH_HIP_SHIN_DEG;
+            moved = true;
+        }
+        if let InjectedFault::SquatStylePull = f {
+            p.knee_deg = SQUAT_KNEE_DEG;
+            p.shin_deg = SQUAT_SHIN_DEG;
             moved = true;
         }
     }

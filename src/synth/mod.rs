@@ -16,10 +16,12 @@
 //! visibility. Back outline: the dorsal widths are `back_if_facing_right` when facing +x and
 //! `back_if_facing_left` when facing -x (see `pose::back`).
 //!
-//! Truth times are exact to the model: floor break = the pull starts (the bar leaves the floor),
-//! knee pass = the bar centre (the grip point, [`GRIP_BELOW_WRIST`] H below the wrist landmark)
-//! rises through the knee's height, lockout = the pull ends (knees and hips at their final
-//! extension, bar at its top), descent = the bar starts down, end = the bar is back on the floor.
+//! Truth times are exact to the model, timed as the eye sees them (as the labels on real clips
+//! are): floor break = the bar has risen 2 cm off the floor, knee pass = the bar centre (the
+//! grip point, [`GRIP_BELOW_WRIST`] H below the wrist landmark) rises through the knee's height,
+//! lockout = the bar within 1 cm of its top with the trunk within 3 deg of its final angle (a
+//! minimum-jerk pull creeps into both ends), descent = the bar starts down, end = the bar is back
+//! on the floor.
 //! A rep's `start_s` is when its setup begins with the hands on the bar (the previous rep's end).
 //! Partial reps (`start_mid_rep`, `end_mid_rep`) are not in the truth.
 //!
@@ -36,6 +38,13 @@ use body::{Path, Pose, Skeleton, Warp, V2};
 
 use crate::pose::{BLAZEPOSE_NAMES, NUM_LANDMARKS};
 use crate::posetrack::{BackOutlineRecord, ModelMeta, PoseFrame, PoseTrack, VideoMeta};
+
+/// The bar has visibly left the floor once it is this far up (m).
+const VISIBLE_LIFT_M: f64 = 0.02;
+/// ...and is at the top once within this of it (m)...
+const VISIBLE_TOP_M: f64 = 0.01;
+/// ...with the trunk within this of its final angle (deg).
+const VISIBLE_UPRIGHT_DEG: f64 = 3.0;
 
 /// What to generate. `Default` is a clean, noise-free 3-rep conventional deadlift at 30 fps.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,11 +154,16 @@ pub enum InjectedFault {
     /// The neck (shoulder->ear) extends `neck_ext_deg` beyond its usual 10 deg relative to the
     /// trunk, fading in over 0.45-0.15 s before floor break and out over 0.3 s after lockout.
     HeadPosition { neck_ext_deg: f64 },
+    /// A squat-style pull: setup with the knees bent to 55 deg and the shins leaning 32 deg
+    /// forward (knees far past the bar), hips at knee height, trunk solved to reach the bar on
+    /// the floor (about 20 deg from vertical).
+    SquatStylePull,
 }
 
 impl InjectedFault {
-    /// One of each fault, at a magnitude past its default fault threshold: for generators that
-    /// pick a fault at random (the fuzzer, the property tests).
+    /// One of each hinge fault, at a magnitude past its default fault threshold: for generators
+    /// that pick a fault at random (the fuzzer, the property tests). `SquatStylePull` changes the
+    /// whole setup and has its own test.
     pub const EACH: [InjectedFault; 9] = [
         InjectedFault::RoundedLowerBack { bend_deg: 25.0 },
         InjectedFault::EarlyHipRise,
@@ -181,6 +195,10 @@ pub struct SynthTruth {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RepTruth {
     pub start_s: f64,
+    /// The model's pull: from the bar at rest to the body at its final lockout posture.
+    pub pull_start_s: f64,
+    pub pull_end_s: f64,
+    /// As the eye sees them (see the module header).
     pub floor_break_s: f64,
     pub knee_pass_s: f64,
     pub lockout_s: f64,
@@ -303,10 +321,35 @@ impl Timeline {
     /// When the bar rises through the knee's height during segment `seg`.
     fn knee_pass_s(&self, seg: usize) -> Option<f64> {
         let s = &self.segments[seg];
-        let gap = |t: f64| {
+        self.first_time(seg, |t| {
             let sk = body::skeleton(&s.pose_at(t));
             sk.bar.y - sk.knee.y
-        };
+        })
+    }
+
+    /// When the pull in segment `seg` shows to the eye: the bar has risen [`VISIBLE_LIFT_M`] off
+    /// the floor (floor break), and is within [`VISIBLE_TOP_M`] of its top with the trunk within
+    /// [`VISIBLE_UPRIGHT_DEG`] of its final angle (lockout). A minimum-jerk pull creeps off the
+    /// floor and into the top; the labels on real clips (`LABELING.md`) time what the eye sees.
+    fn visible_pull_s(&self, seg: usize) -> (f64, f64) {
+        let s = &self.segments[seg];
+        let (t0, t1) = (s.t0_s, s.t0_s + s.dur_s);
+        let bar_y = |t: f64| body::skeleton(&s.pose_at(t)).bar.y;
+        let (y0, y1, trunk1) = (bar_y(t0), bar_y(t1), s.pose_at(t1).trunk_deg);
+        let off = self.first_time(seg, |t| bar_y(t) - y0 - VISIBLE_LIFT_M / LIFTER_HEIGHT_M).unwrap_or(t0);
+        let top = self
+            .first_time(seg, |t| {
+                let near = VISIBLE_TOP_M / LIFTER_HEIGHT_M - (y1 - bar_y(t)).abs();
+                let upright = VISIBLE_UPRIGHT_DEG - (trunk1 - s.pose_at(t).trunk_deg).abs();
+                near.min(upright)
+            })
+            .unwrap_or(t1);
+        (off, top)
+    }
+
+    /// The first time in segment `seg` where `f` goes from negative to at least zero.
+    fn first_time(&self, seg: usize, gap: impl Fn(f64) -> f64) -> Option<f64> {
+        let s = &self.segments[seg];
         const STEPS: usize = 1000;
         let at = |k: usize| s.t0_s + s.dur_s * k as f64 / STEPS as f64;
         let k = (1..=STEPS).find(|&k| gap(at(k - 1)) < 0.0 && gap(at(k)) >= 0.0)?;
@@ -370,25 +413,35 @@ fn build_timeline(spec: &SynthLift) -> Timeline {
         let warp =
             if has(|f| matches!(f, InjectedFault::JerkingTheBar)) { Warp::Yank { v0: 1.8 } } else { Warp::MinJerk };
         let stretch = if has(|f| matches!(f, InjectedFault::Hitching)) { 1.4 } else { 1.0 };
-        let floor_break_s = tl.end_s;
+        let pull_start_s = tl.end_s;
         let pull =
             Motion::Pull { path: body::pull_path(setups[k], lockout, &faults), warp, s0: 0.0, s1: 1.0, down: false };
         let seg = tl.push(stretch * spec.concentric_s, pull, true, 0.0);
-        let lockout_s = tl.end_s;
+        let pull_end_s = tl.end_s;
         tl.push(spec.lockout_pause_s, Motion::Hold(lockout), true, 0.0);
         let descent_s = tl.end_s;
         tl.push(spec.eccentric_s, descend(lockout, setups[k + 1]), true, 0.0);
         let end_s = tl.end_s;
-        let knee_pass_s = tl.knee_pass_s(seg).unwrap_or(0.5 * (floor_break_s + lockout_s));
-        tl.reps.push(RepTruth { start_s, floor_break_s, knee_pass_s, lockout_s, descent_s, end_s });
+        let knee_pass_s = tl.knee_pass_s(seg).unwrap_or(0.5 * (pull_start_s + pull_end_s));
+        let (floor_break_s, lockout_s) = tl.visible_pull_s(seg);
+        tl.reps.push(RepTruth {
+            start_s,
+            pull_start_s,
+            pull_end_s,
+            floor_break_s,
+            knee_pass_s,
+            lockout_s,
+            descent_s,
+            end_s,
+        });
         for f in &faults {
-            let early = (floor_break_s - 0.45, floor_break_s - 0.15);
+            let early = (pull_start_s - 0.45, pull_start_s - 0.15);
             match *f {
                 InjectedFault::RoundedLowerBack { bend_deg } => {
-                    tl.bend.push(Window { in_s: early, out_s: (knee_pass_s, lockout_s), amount: bend_deg })
+                    tl.bend.push(Window { in_s: early, out_s: (knee_pass_s, pull_end_s), amount: bend_deg })
                 }
                 InjectedFault::HeadPosition { neck_ext_deg } => {
-                    tl.neck.push(Window { in_s: early, out_s: (lockout_s, lockout_s + 0.3), amount: neck_ext_deg })
+                    tl.neck.push(Window { in_s: early, out_s: (pull_end_s, pull_end_s + 0.3), amount: neck_ext_deg })
                 }
                 _ => {}
             }
@@ -634,6 +687,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
                 detected: i == 0,
                 back: Some(back),
                 plate,
+                camera_angle_deg: None,
                 interpolated: false,
             }
         });

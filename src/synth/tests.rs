@@ -131,28 +131,28 @@ fn truth_has_the_spec_reps_in_order_with_the_spec_tempo() {
         assert_eq!(truth.reps.len(), reps, "{reps} reps");
         let end_of_clip = track.frames.last().expect("frames").t_s;
         for (k, r) in truth.reps.iter().enumerate() {
-            assert!(r.start_s <= r.floor_break_s && r.floor_break_s < r.knee_pass_s);
-            assert!(r.knee_pass_s < r.lockout_s && r.lockout_s <= r.descent_s);
+            assert!(r.start_s <= r.pull_start_s && r.pull_start_s < r.knee_pass_s);
+            assert!(r.knee_pass_s < r.pull_end_s && r.pull_end_s <= r.descent_s);
             assert!(r.descent_s < r.end_s && r.end_s < end_of_clip);
-            assert!((r.lockout_s - r.floor_break_s - 1.2).abs() < 1e-9);
-            assert!((r.descent_s - r.lockout_s - 0.5).abs() < 1e-9);
+            assert!((r.pull_end_s - r.pull_start_s - 1.2).abs() < 1e-9);
+            assert!((r.descent_s - r.pull_end_s - 0.5).abs() < 1e-9);
             assert!((r.end_s - r.descent_s - 1.0).abs() < 1e-9);
             // The bar passes the knees a little before the middle of a clean pull.
-            let kp = (r.knee_pass_s - r.floor_break_s) / 1.2;
+            let kp = (r.knee_pass_s - r.pull_start_s) / 1.2;
             assert!((0.35..0.55).contains(&kp), "knee pass at {kp} of the pull");
             if let Some(next) = truth.reps.get(k + 1) {
                 assert!((next.start_s - r.end_s).abs() < 1e-9);
-                assert!((next.floor_break_s - r.end_s - floor_pause_s).abs() < 1e-9);
+                assert!((next.pull_start_s - r.end_s - floor_pause_s).abs() < 1e-9);
             }
         }
         if let Some(first) = truth.reps.first() {
             if start_mid_rep {
                 // Half a pull, lockout, descent and a floor pause come before the first rep.
                 let before = 0.6 + 0.5 + 1.0 + floor_pause_s;
-                assert!((first.floor_break_s - before).abs() < 1e-9);
+                assert!((first.pull_start_s - before).abs() < 1e-9);
                 assert!(truth.frames[0].bar_px[1] < truth.floor_y_px - 0.2 * 600.0);
             } else {
-                assert!((first.floor_break_s - 1.5).abs() < 1e-9);
+                assert!((first.pull_start_s - 1.5).abs() < 1e-9);
                 assert!((first.start_s - 1.125).abs() < 1e-9);
             }
         }
@@ -251,7 +251,7 @@ fn clean_bar_starts_at_the_shin_over_mid_foot_and_rises_a_third_of_height() {
         let (track, truth) = generate(&spec);
         let h = spec.body_height_px;
         for r in &truth.reps {
-            let i0 = frame_at(&truth, r.floor_break_s);
+            let i0 = frame_at(&truth, r.pull_start_s);
             let gap = wrist_to_shin(&track, &truth, i0);
             assert!((0.0..0.1).contains(&gap), "wrist {gap} shins from the shin");
             let bar = truth.frames[i0].bar_px;
@@ -259,7 +259,7 @@ fn clean_bar_starts_at_the_shin_over_mid_foot_and_rises_a_third_of_height() {
             let ankle = body_px(&track, &truth, i0, NEAR_ANKLE);
             assert!(((bar_x - ankle.x) / h - MID_FOOT_X).abs() < 1e-3, "bar over mid-foot");
             assert!(((truth.floor_y_px - bar[1]) / h - BAR_FLOOR_Y).abs() < 1e-6);
-            let i1 = frame_at(&truth, r.lockout_s);
+            let i1 = frame_at(&truth, r.pull_end_s);
             let rise = body_px(&track, &truth, i1, NEAR_WRIST).y - body_px(&track, &truth, i0, NEAR_WRIST).y;
             // 0.31 H: 0.54 m for a 1.75 m lifter.
             assert!((0.28..0.36).contains(&(rise / h)), "wrist rises {} H", rise / h);
@@ -292,7 +292,7 @@ fn bar_rises_steadily_in_every_pull_but_a_hitch_and_never_goes_through_the_floor
             assert!(height > floor_px - 1e-6, "{fault:?}: bar below the floor");
         }
         for r in &truth.reps {
-            let up = bar_heights(&truth, r.floor_break_s, r.lockout_s);
+            let up = bar_heights(&truth, r.pull_start_s, r.pull_end_s);
             for w in up.windows(2) {
                 // A hyperextended finish lifts the bar a hair past its top.
                 assert!(w[1] >= w[0] - 0.5, "{fault:?}: bar drops in the pull");
@@ -330,20 +330,20 @@ fn reference_back_bend_reads_neutral_and_rounded() {
         };
         let (track, truth) = generate(&spec);
         for (k, r) in truth.reps.iter().enumerate() {
-            let setup = frame_at(&truth, r.floor_break_s - 0.1);
+            let setup = frame_at(&truth, r.pull_start_s - 0.1);
             let bend = dorsal_bend_deg(&track, &truth, setup);
             if k == 1 {
                 assert!((bend - 25.0).abs() < 3.0, "rounded rep reads {bend}");
-                let to_knee = frame_at(&truth, 0.5 * (r.floor_break_s + r.knee_pass_s));
+                let to_knee = frame_at(&truth, 0.5 * (r.pull_start_s + r.knee_pass_s));
                 assert!((dorsal_bend_deg(&track, &truth, to_knee) - 25.0).abs() < 3.0);
             } else {
                 assert!(bend.abs() < 3.0, "neutral rep {k} reads {bend}");
             }
-            let top = frame_at(&truth, r.lockout_s + 0.1);
+            let top = frame_at(&truth, r.pull_end_s + 0.1);
             assert!(dorsal_bend_deg(&track, &truth, top).abs() < 3.0);
         }
         // The dorsal side is the back: bent over, it lies above the hip->shoulder axis.
-        let i = frame_at(&truth, truth.reps[0].floor_break_s - 0.1);
+        let i = frame_at(&truth, truth.reps[0].pull_start_s - 0.1);
         let back = track.frames[i].back.as_ref().expect("back");
         let (w, sign) = if facing_left {
             (back.back_if_facing_left[20].expect("edge"), -1.0)
@@ -415,8 +415,8 @@ fn whole_body_stays_in_frame() {
 fn early_hip_rise_lifts_the_hips_not_the_shoulders() {
     let (track, truth) = generate(&spec_with(vec![(1, InjectedFault::EarlyHipRise)]));
     for (k, r) in truth.reps.iter().enumerate() {
-        let i0 = frame_at(&truth, r.floor_break_s);
-        let i1 = frame_at(&truth, r.floor_break_s + 0.45 * 1.2);
+        let i0 = frame_at(&truth, r.pull_start_s);
+        let i1 = frame_at(&truth, r.pull_start_s + 0.45 * 1.2);
         let rise = |j| body_px(&track, &truth, i1, j).y - body_px(&track, &truth, i0, j).y;
         let (hip, shoulder) = (rise(NEAR_HIP), rise(NEAR_SHOULDER));
         let trunk = trunk_incline_deg(&track, &truth, i1);
@@ -434,7 +434,7 @@ fn early_hip_rise_lifts_the_hips_not_the_shoulders() {
 fn hips_too_high_opens_the_knees_and_flattens_the_trunk_at_floor_break() {
     let (track, truth) = generate(&spec_with(vec![(2, InjectedFault::HipsTooHighAtStart)]));
     for (k, r) in truth.reps.iter().enumerate() {
-        let i = frame_at(&truth, r.floor_break_s);
+        let i = frame_at(&truth, r.pull_start_s);
         let (knee, trunk) = (knee_deg(&track, &truth, i), trunk_incline_deg(&track, &truth, i));
         if k == 2 {
             assert!((knee - 150.0).abs() < 1.0 && trunk > 85.0, "knee {knee} trunk {trunk}");
@@ -449,7 +449,7 @@ fn bar_away_from_shins_starts_forward_and_drifts_further() {
     let fault = InjectedFault::BarAwayFromShins { distance_frac_shin: 0.6 };
     let (track, truth) = generate(&spec_with(vec![(0, fault)]));
     let r = truth.reps[0];
-    let i0 = frame_at(&truth, r.floor_break_s);
+    let i0 = frame_at(&truth, r.pull_start_s);
     let gap = wrist_to_shin(&track, &truth, i0);
     assert!((0.5..0.65).contains(&gap), "wrist {gap} shins ahead");
     let bar_x = |f: &FrameTruth| f.bar_px[0];
@@ -457,12 +457,12 @@ fn bar_away_from_shins_starts_forward_and_drifts_further() {
     let furthest = truth
         .frames
         .iter()
-        .filter(|f| f.t_s > r.floor_break_s && f.t_s < r.knee_pass_s)
+        .filter(|f| f.t_s > r.pull_start_s && f.t_s < r.knee_pass_s)
         .map(bar_x)
         .fold(f64::MIN, f64::max);
     let drift = (furthest - start) / (SHANK * 600.0);
     assert!(drift > 0.05, "forward drift {drift} shins");
-    let clean = wrist_to_shin(&track, &truth, frame_at(&truth, truth.reps[1].floor_break_s));
+    let clean = wrist_to_shin(&track, &truth, frame_at(&truth, truth.reps[1].pull_start_s));
     assert!(clean < 0.1, "clean rep {clean}");
 }
 
@@ -472,7 +472,7 @@ fn lockout_faults_show_at_lockout() {
         (0, InjectedFault::LockoutHyperextension { lean_back_deg: 15.0 }),
         (1, InjectedFault::SoftLockout { hip_short_deg: 25.0 }),
     ]));
-    let at = |k: usize| frame_at(&truth, truth.reps[k].lockout_s + 0.2);
+    let at = |k: usize| frame_at(&truth, truth.reps[k].pull_end_s + 0.2);
     let i = at(0);
     assert!((trunk_incline_deg(&track, &truth, i) + 15.0).abs() < 0.5);
     assert!((truth.frames[i].trunk_incline_deg + 15.0).abs() < 1e-9);
@@ -489,9 +489,9 @@ fn lockout_faults_show_at_lockout() {
 fn hitch_dips_the_bar_after_the_knees_with_the_knees_rebending() {
     let (track, truth) = generate(&spec_with(vec![(1, InjectedFault::Hitching)]));
     let r = truth.reps[1];
-    assert!((r.lockout_s - r.floor_break_s - 1.4 * 1.2).abs() < 1e-9);
+    assert!((r.pull_end_s - r.pull_start_s - 1.4 * 1.2).abs() < 1e-9);
     let frames: Vec<usize> = (0..truth.frames.len())
-        .filter(|&i| truth.frames[i].t_s > r.knee_pass_s && truth.frames[i].t_s < r.lockout_s)
+        .filter(|&i| truth.frames[i].t_s > r.knee_pass_s && truth.frames[i].t_s < r.pull_end_s)
         .collect();
     let height = |i: usize| truth.floor_y_px - truth.frames[i].bar_px[1];
     let mut peak = f64::MIN;
@@ -516,13 +516,13 @@ fn jerking_the_bar_leaves_the_floor_at_speed() {
     let spec = SynthLift { fps: 60.0, ..spec_with(vec![(0, InjectedFault::JerkingTheBar)]) };
     let (_, truth) = generate(&spec);
     let first_rise = |r: &RepTruth| {
-        let i = frame_at(&truth, r.floor_break_s);
+        let i = frame_at(&truth, r.pull_start_s);
         (truth.frames[i].bar_px[1] - truth.frames[i + 2].bar_px[1]) / 600.0
     };
     let (yank, clean) = (first_rise(&truth.reps[0]), first_rise(&truth.reps[1]));
     assert!(yank > 0.02 && yank > 20.0 * clean, "yank {yank} H vs clean {clean} H");
     // No tension hold: the hands reach the bar and it leaves the floor at once.
-    assert!((truth.reps[0].start_s - truth.reps[0].floor_break_s).abs() < 1e-9);
+    assert!((truth.reps[0].start_s - truth.reps[0].pull_start_s).abs() < 1e-9);
 }
 
 #[test]

@@ -77,6 +77,7 @@ fn real_clips_give_the_expected_reps_faults_and_warnings() {
         ("bichraix_bad012_bar_far", "bar_away_from_shins"),
         ("bichraix_bad013_hyperextend", "lockout_hyperextension"),
         ("kettlebell_hip_first", "early_hip_rise"),
+        ("kettlebell_knee_dominant", "squatting_the_deadlift"),
     ];
     for (name, code) in expected_faults {
         let r = &reports[name];
@@ -103,6 +104,25 @@ fn real_clips_give_the_expected_reps_faults_and_warnings() {
         if codes(r).iter().any(|(_, s)| *s == Severity::Fault) {
             problems.push(format!("{name} (labelled good) has a fault-severity finding: {}", describe(r)));
         }
+    }
+    // Every squat-style rep is flagged, and no hinge: the squat label is 'no' on every other
+    // clip.
+    for (name, r) in &reports {
+        let flagged = r
+            .reps
+            .iter()
+            .filter(|rep| rep.faults.iter().any(|f| f.code == "squatting_the_deadlift" && f.severity >= Severity::Warn))
+            .count();
+        let want = if name == "kettlebell_knee_dominant" { r.reps.len() } else { 0 };
+        if flagged != want && name != "gymapp_deadlift_1080p60" {
+            problems
+                .push(format!("{name}: squatting_the_deadlift on {flagged} of {} reps, expected {want}", r.reps.len()));
+        }
+    }
+    // The plate hides the hips at lockout: a lifter standing tall is not told "soft lockout".
+    if codes(&reports["bichraix_bad005_rounded"]).iter().any(|(c, _)| *c == "soft_lockout") {
+        problems
+            .push(format!("bichraix_bad005_rounded: soft_lockout ({})", describe(&reports["bichraix_bad005_rounded"])));
     }
     for name in ["front_view_deadlift", "angled45_deadlift"] {
         let r = &reports[name];
@@ -137,4 +157,49 @@ fn rep_phases_are_in_order_and_inside_the_clip() {
             assert!(ordered, "{name} rep {}: phases out of order: {p:?}", p.index);
         }
     }
+}
+
+/// Checks of `scripts/score.py` (the rep-by-rep score against `LABELS.tsv`) that do not hold yet:
+/// the back-rounding recall. Every other check must pass; these are printed, and the test fails
+/// if one of them starts passing without being moved out of this list.
+const NOT_YET: [&str; 2] = ["rounded_lower_back recall", "rounded_upper_back recall"];
+
+#[test]
+fn findings_score_against_the_per_rep_labels() {
+    let Some(reports) = reports() else { return };
+    let clips = common::clips_dir().expect("clips present");
+    let dir = tempfile::tempdir().expect("temp");
+    for (name, report) in &reports {
+        let folder = dir.path().join(name);
+        std::fs::create_dir_all(&folder).expect("folder");
+        std::fs::write(folder.join("report.json"), report.to_json()).expect("report");
+    }
+    let score = common::project_dir().join("scripts").join("score.py");
+    let json = dir.path().join("score.json");
+    let out = std::process::Command::new("python3")
+        .arg(&score)
+        .arg(dir.path())
+        .arg(clips.join("LABELS.tsv"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("python3 runs");
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success(), "score.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("score.json")).expect("json");
+    let checks = result["checks"].as_array().expect("checks");
+    assert!(checks.len() > 10, "score.py checked too little: {checks:?}");
+    let mut problems = Vec::new();
+    for c in checks {
+        let (name, pass) = (c["name"].as_str().unwrap_or("?"), c["pass"].as_bool().unwrap_or(false));
+        let detail = c["detail"].as_str().unwrap_or("");
+        match (NOT_YET.contains(&name), pass) {
+            (false, false) => problems.push(format!("FAIL {name}: {detail}")),
+            (true, true) => problems.push(format!("{name} now passes ({detail}): take it out of NOT_YET")),
+            (true, false) => println!("not yet: {name}: {detail}"),
+            (false, true) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

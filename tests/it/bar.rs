@@ -33,9 +33,13 @@ fn truth_height_m(truth: &SynthTruth) -> Vec<(f64, f64)> {
 fn truth_rep(truth: &SynthTruth, r: usize) -> (f64, f64, f64) {
     let rep = &truth.reps[r];
     let h = truth_height_m(truth);
-    let setup = h.iter().filter(|(t, _)| *t <= rep.floor_break_s).map(|p| p.1).last().expect("setup");
-    let pull: Vec<(f64, f64)> =
-        h.iter().copied().filter(|(t, _)| *t >= rep.floor_break_s && *t <= rep.descent_s).collect();
+    // The bar at rest on the floor before the pull (the floor break is when it is visibly up).
+    let setup = h
+        .iter()
+        .filter(|(t, _)| *t >= rep.start_s && *t <= rep.floor_break_s)
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min);
+    let pull: Vec<(f64, f64)> = h.iter().copied().filter(|(t, _)| *t >= rep.start_s && *t <= rep.descent_s).collect();
     let top = pull.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     let rom = top - setup;
     let crossing = |frac: f64| {

@@ -14,6 +14,7 @@ mod html;
 mod lifter;
 mod names;
 mod props;
+mod robust;
 mod shard;
 mod synthetic;
 mod video;

@@ -239,3 +239,39 @@ fn streamed_webm_and_matroska_without_a_duration_decode_to_the_end() {
         assert!(res.status.success(), "{name}: {}", String::from_utf8_lossy(&res.stderr));
     }
 }
+
+#[test]
+fn a_clip_whose_header_declares_more_frames_than_it_holds_is_analysed() {
+    // A trim without re-encoding keeps the frames from the keyframe before the cut and an edit
+    // list that hides them: the header declares every frame, FFmpeg decodes those after the cut.
+    let Some(src) = common::clip("mattiolato_bad_02.mp4") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp");
+    let one_gop = dir.path().join("one_gop.mp4");
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(&src)
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "1000", "-an"])
+            .arg(&one_gop),
+    );
+    let trimmed = dir.path().join("trimmed.mp4");
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-ss", "2.0", "-i"])
+            .arg(&one_gop)
+            .args(["-c", "copy"])
+            .arg(&trimmed),
+    );
+    let want = common::ffprobe_frame_times(&trimmed).len();
+    let (reader, stamps, _) = read_all(&trimmed, 1.0);
+    let declared = reader.info().frames_declared;
+    assert_eq!(stamps.len(), want, "every frame FFmpeg decodes");
+    assert!((want as f64) < 0.75 * declared as f64, "the header over-counts: {want} of {declared}");
+    let out = dir.path().join("out");
+    let res = common::bin().arg("analyze").arg(&trimmed).arg("-o").arg(&out).arg("--no-video").output().expect("run");
+    assert!(res.status.success(), "refused: {}", String::from_utf8_lossy(&res.stderr));
+    let report = std::fs::read_to_string(out.join("trimmed").join("report.json")).expect("report.json");
+    assert!(report.contains("fewer_frames_than_declared"), "the report says the header over-counts");
+}
