@@ -102,6 +102,10 @@ fn grade_low(value: f64, warn: f64, fault: f64) -> Option<(Severity, f64)> {
     }
 }
 
+/// A hip or knee nearer the plate's centre than this many plate radii at the top is close enough
+/// to its rim that the model may be guessing it.
+const NEAR_PLATE_R: f64 = 1.6;
+
 /// What the picture showed of a rep, for the findings' confidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
@@ -197,21 +201,24 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
             });
         }
     }
+    // Hips and knees hidden by the plate are not measured (`None`), so never graded; seen but
+    // close to its rim, they may be the model's guess: a warning at most.
+    let near_plate = m.joints_plate_clearance_lockout_r.is_some_and(|r| r < NEAR_PLATE_R);
+    let lockout_seen = if near_plate { Confidence::Medium } else { Confidence::High };
     // Leaning back from the back's outline (the plate hid the hips) reads the upper back's
     // curve too: an indication.
     let c = &cfg.lockout_hyperextension;
-    let lean = if m.lean_back_from_outline { Confidence::Medium } else { Confidence::High };
+    let lean = if m.lean_back_from_outline || near_plate { Confidence::Medium } else { Confidence::High };
     add("lockout_hyperextension", lean, rep.lockout_s, m.trunk_lean_back_lockout_deg, "deg", &|v| {
         grade_high(v, c.warn_deg, c.fault_deg)
     });
-    // Hips and knees hidden by the plate are not measured (`None`), so never graded.
     let c = &cfg.soft_lockout;
     let soft = grade_low(m.hip_angle_lockout_deg.unwrap_or(180.0), c.warn_hip_deg, c.fault_hip_deg);
     match soft {
-        Some(_) => add("soft_lockout", Confidence::High, rep.lockout_s, m.hip_angle_lockout_deg, "deg", &|v| {
+        Some(_) => add("soft_lockout", lockout_seen, rep.lockout_s, m.hip_angle_lockout_deg, "deg", &|v| {
             grade_low(v, c.warn_hip_deg, c.fault_hip_deg)
         }),
-        None => add("soft_lockout", Confidence::High, rep.lockout_s, m.knee_angle_lockout_deg, "deg", &|v| {
+        None => add("soft_lockout", lockout_seen, rep.lockout_s, m.knee_angle_lockout_deg, "deg", &|v| {
             (v <= c.warn_knee_deg).then_some((Severity::Warn, c.warn_knee_deg))
         }),
     }
@@ -222,9 +229,16 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
             grade_high(v, c.warn_dip_torso, c.fault_dip_torso)
         });
     }
-    // The bar's own speed off the floor, from the plate; the hands' jitter says little.
+    // The bar's own speed off the floor, from the plate; the hands' jitter says little. A time
+    // is known to a frame: the fault threshold (3 % of a one-second pull, one frame at 30 fps)
+    // is resolved only when a frame is a third of it or less (high frame rates).
     let c = &cfg.jerking_the_bar;
-    let seen = if ev.bar_from_plate { Confidence::High } else { Confidence::Low };
+    let frame_frac = m.frame_interval_s / m.concentric_s.max(1e-3);
+    let seen = match (ev.bar_from_plate, frame_frac <= c.fault_time_to_half_speed_frac / 3.0) {
+        (false, _) => Confidence::Low,
+        (true, false) => Confidence::Medium,
+        (true, true) => Confidence::High,
+    };
     add("jerking_the_bar", seen, fb, m.bar_time_to_half_speed_frac, "fraction of pull", &|v| {
         grade_low(v, c.warn_time_to_half_speed_frac, c.fault_time_to_half_speed_frac)
     });

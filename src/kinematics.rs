@@ -70,6 +70,10 @@ pub struct Kinematics {
     /// Whether the hip (knee) landmark lies on the plate's disc on this frame.
     pub hip_on_plate: Vec<bool>,
     pub knee_on_plate: Vec<bool>,
+    /// The hip's (knee's) distance from the plate's centre in plate radii (`None` without a
+    /// plate on the frame): under 1 it is on the disc.
+    pub hip_plate_dist_r: Vec<Option<f64>>,
+    pub knee_plate_dist_r: Vec<Option<f64>>,
     /// Millimetres per pixel at the lifter's midline (with a plate).
     pub body_mm_per_px: Option<f64>,
     /// The plate centre (with a plate; `None` where it was not followed), millimetres in the
@@ -253,6 +257,8 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             .collect(),
         hip_on_plate: vec![false; n],
         knee_on_plate: vec![false; n],
+        hip_plate_dist_r: vec![None; n],
+        knee_plate_dist_r: vec![None; n],
         body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
         plate_x_mm,
         plate_y_mm,
@@ -302,6 +308,8 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         if let Some(d) = k.plate_disc[i] {
             k.hip_on_plate[i] = hip[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
             k.knee_on_plate[i] = knee[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
+            k.hip_plate_dist_r[i] = hip[i].map(|p| p.dist(d.centre) / d.radius_px);
+            k.knee_plate_dist_r[i] = knee[i].map(|p| p.dist(d.centre) / d.radius_px);
         }
     }
     k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);

@@ -10,8 +10,9 @@
 //! own first rep is the reference).
 
 use crate::config::MetricsConfig;
-use crate::kinematics::Kinematics;
+use crate::kinematics::{Kinematics, PLATE_RIM_MARGIN_FRAC};
 use crate::reps::Rep;
+use crate::signal;
 
 /// Everything measured on one rep. `None` = not measurable (points not seen).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -53,12 +54,18 @@ pub struct RepMetrics {
     /// the plate's disc: `None` = not measurable (the plate hides them).
     pub hip_angle_lockout_deg: Option<f64>,
     pub knee_angle_lockout_deg: Option<f64>,
+    /// How far the hip and knee stayed from the plate's centre over the top, in plate radii (the
+    /// nearer of the two, medians over the hold): under 1.15 they count as hidden; near the rim
+    /// a lockout measure is of medium confidence.
+    pub joints_plate_clearance_lockout_r: Option<f64>,
     /// After the knees: how far the bar dipped, and how much the knees bent again.
     pub bar_dip_after_knee_torso: Option<f64>,
     pub knee_rebend_after_knee_deg: Option<f64>,
     /// Time from the floor break until the bar reaches half its peak speed, as a fraction of the
     /// pull's duration (about 0.2 for a pull that builds speed smoothly).
     pub bar_time_to_half_speed_frac: Option<f64>,
+    /// The clip's frame interval over the pull (median), seconds: what a time can be resolved to.
+    pub frame_interval_s: f64,
     pub neck_extension_setup_deg: Option<f64>,
     pub neck_extension_max_pull_deg: Option<f64>,
     pub concentric_s: f64,
@@ -166,6 +173,10 @@ fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusi
     }
     a..=i
 }
+
+/// At the top the hips stand at least this far (torso lengths) above the knees (a thigh is
+/// about 0.8-0.9 torso long and nearly vertical there).
+const MIN_THIGH_DROP_TOP_TORSO: f64 = 0.5;
 
 /// The load is moving once it rises faster than this share of its peak speed.
 const MOTION_ONSET_SPEED_FRAC: f64 = 0.05;
@@ -275,11 +286,28 @@ pub fn measure(
         (Some(a), Some(b)) if b > a => 0.8 * rise / (b - a),
         _ => rise / (k.t_s[f.lockout] - k.t_s[f.floor_break]).max(1e-3),
     };
-    // Leaning back: the shoulder-hip line where the hip is seen; where the plate hides it on
-    // every frame at the top, the line of the back's own outline (the silhouette's edge).
-    let lean_back = min_of(top.clone().filter(|&i| !k.hip_on_plate[i]).map(|i| k.trunk_incline_deg[i]))
-        .map(|a| (-a, false))
-        .or_else(|| min_of(top.clone().map(|i| k.back_line_incline_deg[i])).map(|a| (-a, true)));
+    // At the top the plate sits at the thighs: whether it hides the hip (knee) is decided once
+    // for the whole hold, from the joint's median distance from the plate's centre, so one frame
+    // of a landmark sliding off the rim does not make a measure appear. Hidden joints are not
+    // measured; joints seen but near the rim give a measure of medium confidence.
+    let clearance = |d: &[Option<f64>]| signal::median_of(top.clone().filter_map(|i| d[i]));
+    let hip_clear_r = clearance(&k.hip_plate_dist_r);
+    let knee_clear_r = clearance(&k.knee_plate_dist_r);
+    // A lifter at the top of a deadlift stands on straight-ish legs: the knees well below the
+    // hips. A pose that puts them level (the model lost in a close shot, the plate over the
+    // body) shows nothing about the lockout.
+    let thigh_drop =
+        signal::median_of(top.clone().filter_map(|i| Some(k.hip_height_torso[i]? - k.knee_height_torso[i]?)));
+    let legs_plausible = thigh_drop.map_or(true, |d| d >= MIN_THIGH_DROP_TOP_TORSO);
+    let seen = |c: Option<f64>| legs_plausible && c.map_or(true, |r| r > 1.0 + PLATE_RIM_MARGIN_FRAC);
+    let (hip_seen, knee_seen) = (seen(hip_clear_r), seen(knee_clear_r));
+    // Leaning back: the shoulder-hip line where the hip is seen; where the plate hides it, the
+    // line of the back's own outline (the silhouette's edge).
+    let lean_back = if hip_seen {
+        min_of(top.clone().map(|i| k.trunk_incline_deg[i])).map(|a| (-a, false))
+    } else {
+        min_of(top.clone().map(|i| k.back_line_incline_deg[i])).map(|a| (-a, true))
+    };
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
@@ -306,13 +334,17 @@ pub fn measure(
         bar_forward_drift_shin: shin.and_then(|s| Some(drift? / s)),
         trunk_lean_back_lockout_deg: lean_back.map(|(v, _)| v),
         lean_back_from_outline: lean_back.is_some_and(|(_, outline)| outline),
-        hip_angle_lockout_deg: max_of(
-            top.clone().filter(|&i| !k.hip_on_plate[i] && !k.knee_on_plate[i]).map(|i| k.hip_angle_deg[i]),
-        ),
-        knee_angle_lockout_deg: max_of(top.clone().filter(|&i| !k.knee_on_plate[i]).map(|i| k.knee_angle_deg[i])),
+        hip_angle_lockout_deg: max_of(top.clone().map(|i| k.hip_angle_deg[i])).filter(|_| hip_seen && knee_seen),
+        knee_angle_lockout_deg: max_of(top.clone().map(|i| k.knee_angle_deg[i])).filter(|_| knee_seen),
+        joints_plate_clearance_lockout_r: match (hip_clear_r, knee_clear_r) {
+            (Some(h), Some(kn)) => Some(h.min(kn)),
+            (h, kn) => h.or(kn),
+        },
         bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.load_height_torso)),
         knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
         bar_time_to_half_speed_frac,
+        frame_interval_s: signal::median_of((f.floor_break + 1..=f.lockout).map(|i| k.t_s[i] - k.t_s[i - 1]))
+            .unwrap_or(0.0),
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
         neck_extension_max_pull_deg: max_of((f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i])),
         concentric_s,

@@ -344,3 +344,41 @@ fn starts_mid_rep(h: &[Option<f64>], tp: &[Turn], reps: &[Rep], rise: f64) -> bo
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two pulls (floor 0.5, top 1.6 torso lengths) with wobbles of `wobble` at the top and on the
+    /// floor, sampled at 30 Hz.
+    fn two_pulls(wobble: f64) -> Vec<Option<f64>> {
+        let mut h = Vec::new();
+        for rep in 0..2 {
+            for i in 0..90 {
+                let phase = i as f64 / 90.0;
+                let up = (std::f64::consts::PI * phase).sin().max(0.0);
+                let jitter = wobble * (i as f64 * 1.7 + rep as f64).sin();
+                h.push(Some(0.5 + 1.1 * up + jitter));
+            }
+        }
+        h.push(Some(0.5));
+        h
+    }
+
+    #[test]
+    fn turns_alternate_and_ignore_wobbles_smaller_than_the_swing() {
+        let tp = turns(&two_pulls(0.05), 0.4);
+        let kinds: Vec<bool> = tp.iter().map(|t| t.high).collect();
+        assert_eq!(kinds, vec![false, true, false, true, false], "{tp:?}");
+        // The count does not hang on a tiny change of the signal.
+        for wobble in [0.0, 0.001, 0.05, 0.1] {
+            assert_eq!(turns(&two_pulls(wobble), 0.4).len(), 5, "wobble {wobble}");
+        }
+        // Gaps are skipped, not turned into lows.
+        let mut gappy = two_pulls(0.0);
+        for v in gappy.iter_mut().skip(40).take(10) {
+            *v = None;
+        }
+        assert_eq!(turns(&gappy, 0.4).len(), 5);
+    }
+}

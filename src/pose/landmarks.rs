@@ -177,4 +177,26 @@ mod tests {
         refine_from_heatmap(&mut q, &hm, 6);
         assert_eq!(q, Point::new(100.0, 100.0));
     }
+
+    #[test]
+    fn camera_angle_is_zero_from_the_side_and_ninety_from_the_front_whatever_the_roll() {
+        // Shoulders (11, 12) and hips (23, 24) 0.4 m and 0.3 m apart along a direction `d`.
+        let world = |d: [f32; 3]| {
+            let mut w = vec![0.0f32; 117];
+            for (i, half) in [(11, 0.2f32), (12, -0.2), (23, 0.15), (24, -0.15)] {
+                w[3 * i..3 * i + 3].copy_from_slice(&[d[0] * half, d[1] * half - 0.5, d[2] * half]);
+            }
+            w
+        };
+        let side = camera_angle_deg(&world([0.0, 0.0, 1.0])).expect("angle");
+        assert!(side.abs() < 1e-6, "{side}");
+        let front = camera_angle_deg(&world([1.0, 0.0, 0.0])).expect("angle");
+        assert!((front - 90.0).abs() < 1e-6, "{front}");
+        // 40 deg from side-on, and the same with the crop rolled 60 deg in the picture.
+        let (s, c) = 40f32.to_radians().sin_cos();
+        let turned = camera_angle_deg(&world([s, 0.0, c])).expect("angle");
+        let (rs, rc) = 60f32.to_radians().sin_cos();
+        let rolled = camera_angle_deg(&world([s * rc, s * rs, c])).expect("angle");
+        assert!((turned - 40.0).abs() < 1e-3 && (rolled - 40.0).abs() < 1e-3, "{turned} {rolled}");
+    }
 }

@@ -337,7 +337,7 @@ fn faults_are_still_flagged_on_a_noisy_vfr_clip_facing_left() {
             dropout_fraction: 0.05,
             facing_left: true,
             seed: 3,
-            ..base_lift()
+            ..lift_for(fault)
         };
         let (problems, detail) = check_flagged_on(&spec, 1, code);
         outcomes.push((format!("{fault:?} on rep 2 of 3, noisy"), problems, detail));
