@@ -3,6 +3,7 @@
 //! happened, and a short cue in our own words.
 
 use crate::config::{FaultsConfig, SetConfig};
+use crate::kinematics::PLATE_RIM_MARGIN_FRAC;
 use crate::metrics::RepMetrics;
 use crate::reps::Rep;
 
@@ -182,17 +183,23 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     });
     let c = &cfg.bar_away_from_shins;
     let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
+    // Feet or knees on the plate's disc at setup are placed by the model, not seen.
+    let hidden = |r: Option<f64>| r.is_some_and(|r| r < 1.0 + PLATE_RIM_MARGIN_FRAC);
+    let feet_seen = if hidden(m.feet_plate_clearance_setup_r) { Confidence::Medium } else { Confidence::High };
+    let shin_seen = if hidden(m.feet_plate_clearance_setup_r) || hidden(m.knee_plate_clearance_setup_r) {
+        Confidence::Medium
+    } else {
+        Confidence::High
+    };
     match (m.bar_to_midfoot_setup_cm, m.bar_to_shin_setup_cm) {
         // With the plate, in cm: from mid-foot (the feet stay in view; the knees that make the
         // shin line are often behind the plate), or from the shin line when the feet are not seen.
-        (Some(foot), _) => add("bar_away_from_shins", Confidence::High, fb, Some(foot), "cm", &|v| {
+        (Some(foot), _) => add("bar_away_from_shins", feet_seen, fb, Some(foot), "cm", &|v| {
             grade_high(v, c.warn_midfoot_cm, c.fault_midfoot_cm)
         }),
-        (None, Some(shin)) if knees_plausible => {
-            add("bar_away_from_shins", Confidence::High, fb, Some(shin), "cm", &|v| {
-                grade_high(v, c.warn_shin_cm, c.fault_shin_cm)
-            })
-        }
+        (None, Some(shin)) if knees_plausible => add("bar_away_from_shins", shin_seen, fb, Some(shin), "cm", &|v| {
+            grade_high(v, c.warn_shin_cm, c.fault_shin_cm)
+        }),
         _ => {
             // The hands sit in front of the bar and move on their own: an indication.
             let bar_away = if knees_plausible { m.bar_to_shin_setup_shin } else { m.bar_to_midfoot_setup_shin };

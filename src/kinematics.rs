@@ -74,6 +74,8 @@ pub struct Kinematics {
     /// plate on the frame): under 1 it is on the disc.
     pub hip_plate_dist_r: Vec<Option<f64>>,
     pub knee_plate_dist_r: Vec<Option<f64>>,
+    /// The same for the foot (the nearer of heel and toe) and the ankle.
+    pub foot_plate_dist_r: Vec<Option<f64>>,
     /// Millimetres per pixel at the lifter's midline (with a plate).
     pub body_mm_per_px: Option<f64>,
     /// The plate centre (with a plate; `None` where it was not followed), millimetres in the
@@ -259,6 +261,7 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         knee_on_plate: vec![false; n],
         hip_plate_dist_r: vec![None; n],
         knee_plate_dist_r: vec![None; n],
+        foot_plate_dist_r: vec![None; n],
         body_mm_per_px: bar.scale.map(|s| s.body_mm_per_px),
         plate_x_mm,
         plate_y_mm,
@@ -310,6 +313,8 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             k.knee_on_plate[i] = knee[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
             k.hip_plate_dist_r[i] = hip[i].map(|p| p.dist(d.centre) / d.radius_px);
             k.knee_plate_dist_r[i] = knee[i].map(|p| p.dist(d.centre) / d.radius_px);
+            k.foot_plate_dist_r[i] =
+                [heel[i], toe[i], ankle[i]].iter().flatten().map(|p| p.dist(d.centre) / d.radius_px).reduce(f64::min);
         }
     }
     k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);

@@ -80,6 +80,11 @@ pub struct RepMetrics {
     /// time it took.
     pub mean_concentric_velocity_m_per_s: Option<f64>,
     pub peak_concentric_velocity_m_per_s: Option<f64>,
+    /// How far the feet (heel, toe, ankle) and the knee stayed from the plate's centre over the
+    /// setup, plate radii (medians; under 1.15 the plate hides them and the bar's distance from
+    /// mid-foot and the shin is the model's guess).
+    pub feet_plate_clearance_setup_r: Option<f64>,
+    pub knee_plate_clearance_setup_r: Option<f64>,
     /// At setup, at the lifter's depth (depth-corrected scale).
     pub bar_to_shin_setup_cm: Option<f64>,
     pub bar_to_midfoot_setup_cm: Option<f64>,
@@ -343,6 +348,8 @@ pub fn measure(
         bar_dip_after_knee_torso: f.knee_pass.and_then(|_| largest_drop(&k.load_height_torso)),
         knee_rebend_after_knee_deg: f.knee_pass.and_then(|_| largest_drop(&k.knee_angle_deg)),
         bar_time_to_half_speed_frac,
+        feet_plate_clearance_setup_r: signal::median_of(setup.clone().filter_map(|i| k.foot_plate_dist_r[i])),
+        knee_plate_clearance_setup_r: signal::median_of(setup.clone().filter_map(|i| k.knee_plate_dist_r[i])),
         frame_interval_s: signal::median_of((f.floor_break + 1..=f.lockout).map(|i| k.t_s[i] - k.t_s[i - 1]))
             .unwrap_or(0.0),
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
