@@ -142,12 +142,16 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         "mean_concentric_speed_torso_per_s"
     };
     let (speed_loss_pct, fastest_rep, mut set_faults) = faults::set_faults(&seg.reps, &rep_metrics, &cfg.set);
+    let evidence = faults::Evidence {
+        bar_from_plate: bar.source == BarSource::Plate,
+        reliable,
+        frame_interval_s: crate::signal::median_of(kin.t_s.windows(2).map(|w| w[1] - w[0])).unwrap_or(0.0),
+    };
     let mut reps_out: Vec<RepReport> = seg
         .reps
         .iter()
         .zip(rep_metrics)
         .map(|(rep, metrics)| {
-            let evidence = faults::Evidence { bar_from_plate: bar.source == BarSource::Plate, reliable };
             let faults = faults::rep_faults(rep, &metrics, &cfg.faults, evidence);
             RepReport { rep: rep.clone(), metrics, faults }
         })

@@ -3,7 +3,7 @@
 //! happened, and a short cue in our own words.
 
 use crate::config::{FaultsConfig, SetConfig};
-use crate::kinematics::PLATE_RIM_MARGIN_FRAC;
+use crate::kinematics::hidden_by_plate;
 use crate::metrics::RepMetrics;
 use crate::reps::Rep;
 
@@ -114,6 +114,8 @@ pub struct Evidence {
     pub bar_from_plate: bool,
     /// The report is reliable (side view, lifter found, model confident).
     pub reliable: bool,
+    /// The clip's frame interval (median), seconds: what a time can be resolved to.
+    pub frame_interval_s: f64,
 }
 
 /// The faults of one rep.
@@ -184,7 +186,7 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     let c = &cfg.bar_away_from_shins;
     let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
     // Feet or knees on the plate's disc at setup are placed by the model, not seen.
-    let hidden = |r: Option<f64>| r.is_some_and(|r| r < 1.0 + PLATE_RIM_MARGIN_FRAC);
+    let hidden = hidden_by_plate;
     let feet_seen = if hidden(m.feet_plate_clearance_setup_r) { Confidence::Medium } else { Confidence::High };
     let shin_seen = if hidden(m.feet_plate_clearance_setup_r) || hidden(m.knee_plate_clearance_setup_r) {
         Confidence::Medium
@@ -240,7 +242,7 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     // is known to a frame: the fault threshold (3 % of a one-second pull, one frame at 30 fps)
     // is resolved only when a frame is a third of it or less (high frame rates).
     let c = &cfg.jerking_the_bar;
-    let frame_frac = m.frame_interval_s / m.concentric_s.max(1e-3);
+    let frame_frac = ev.frame_interval_s / m.concentric_s.max(1e-3);
     let seen = match (ev.bar_from_plate, frame_frac <= c.fault_time_to_half_speed_frac / 3.0) {
         (false, _) => Confidence::Low,
         (true, false) => Confidence::Medium,

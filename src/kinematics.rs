@@ -64,14 +64,9 @@ pub struct Kinematics {
     pub load_height_torso: Vec<Option<f64>>,
     /// Its vertical velocity, torso lengths per second.
     pub load_velocity_torso_per_s: Vec<Option<f64>>,
-    /// Where the near plate's disc is in the picture (lifter frame), per frame with a plate: a
-    /// landmark inside it is the model's guess, not something it saw.
-    pub plate_disc: Vec<Option<Disc>>,
-    /// Whether the hip (knee) landmark lies on the plate's disc on this frame.
-    pub hip_on_plate: Vec<bool>,
-    pub knee_on_plate: Vec<bool>,
-    /// The hip's (knee's) distance from the plate's centre in plate radii (`None` without a
-    /// plate on the frame): under 1 it is on the disc.
+    /// The hip's (knee's) distance from the near plate's centre in plate radii (`None` without
+    /// a plate on the frame): a landmark on the plate's disc ([`hidden_by_plate`]) is the model's
+    /// guess, not something it saw.
     pub hip_plate_dist_r: Vec<Option<f64>>,
     pub knee_plate_dist_r: Vec<Option<f64>>,
     /// The same for the foot (the nearer of heel and toe) and the ankle.
@@ -88,23 +83,14 @@ pub struct Kinematics {
     pub plate_height_torso: Vec<Option<f64>>,
 }
 
-/// A circle in the lifter frame, pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Disc {
-    pub centre: P2,
-    pub radius_px: f64,
-}
-
-impl Disc {
-    /// Whether `p` lies inside the disc grown by `margin_frac` of its radius (the rim hides
-    /// what is just behind it too).
-    pub fn covers(&self, p: P2, margin_frac: f64) -> bool {
-        p.dist(self.centre) <= self.radius_px * (1.0 + margin_frac)
-    }
-}
-
-/// A joint this close to the plate's rim (share of its radius) counts as hidden by it.
+/// A joint this close to the plate's rim (share of its radius) counts as hidden by it: the rim
+/// hides what is just behind it too.
 pub const PLATE_RIM_MARGIN_FRAC: f64 = 0.15;
+
+/// Whether a joint this far from the plate's centre (plate radii) is hidden by the plate.
+pub fn hidden_by_plate(dist_r: Option<f64>) -> bool {
+    dist_r.is_some_and(|r| r <= 1.0 + PLATE_RIM_MARGIN_FRAC)
+}
 
 /// `primary` where known, else `fallback` moved by the median offset from it to `primary`.
 fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
@@ -134,29 +120,18 @@ fn inner_angle_deg(at: P2, a: P2, b: P2) -> f64 {
 /// points in each half.
 pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     let n = widths.len();
-    if n < 7 {
+    if n < 7 || !mostly_seen(widths) {
         return None;
     }
-    let seen = widths.iter().filter(|w| w.is_some()).count();
-    if (seen as f64) < 0.7 * n as f64 {
-        return None;
-    }
-    let t = |i: usize| i as f64 / (n - 1) as f64;
-    let slope = |range: &mut dyn Iterator<Item = usize>| -> Option<f64> {
-        let pts: Vec<(f64, f64)> = range.filter_map(|i| widths[i].map(|w| (t(i), w))).collect();
-        if pts.len() < 3 {
-            return None;
-        }
-        let k = pts.len() as f64;
-        let (mx, my) = (pts.iter().map(|p| p.0).sum::<f64>() / k, pts.iter().map(|p| p.1).sum::<f64>() / k);
-        let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
-        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        (sxx > 0.0).then(|| sxy / sxx)
-    };
     let half = (n - 1) / 2;
-    let lo = slope(&mut (0..=half))?;
-    let hi = slope(&mut (half..n))?;
+    let lo = line_slope(widths, 0, half + 1)?;
+    let hi = line_slope(widths, half, n)?;
     Some((lo.atan() - hi.atan()).to_degrees())
+}
+
+/// At least 70 % of the outline was found.
+fn mostly_seen(widths: &[Option<f64>]) -> bool {
+    widths.iter().filter(|w| w.is_some()).count() as f64 >= 0.7 * widths.len() as f64
 }
 
 /// Least-squares slope of outline width against position t (0 at the hip, 1 at the shoulder) over
@@ -184,7 +159,7 @@ fn line_slope(widths: &[Option<f64>], a: usize, b: usize) -> Option<f64> {
 /// not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
 pub fn upper_back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     let n = widths.len();
-    if n < 9 || (widths.iter().filter(|w| w.is_some()).count() as f64) < 0.7 * n as f64 {
+    if n < 9 || !mostly_seen(widths) {
         return None;
     }
     let mid = line_slope(widths, n / 3, 2 * n / 3 + 1)?;
@@ -252,13 +227,6 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         knee_ahead_of_bar_torso: vec![None; n],
         load_height_torso: vec![None; n],
         load_velocity_torso_per_s: vec![None; n],
-        plate_disc: bar
-            .plate
-            .iter()
-            .map(|p| Some(Disc { centre: (*p)?, radius_px: bar.scale?.plate_diameter_px / 2.0 }))
-            .collect(),
-        hip_on_plate: vec![false; n],
-        knee_on_plate: vec![false; n],
         hip_plate_dist_r: vec![None; n],
         knee_plate_dist_r: vec![None; n],
         foot_plate_dist_r: vec![None; n],
@@ -307,14 +275,14 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             }
         }
     }
-    for i in 0..n {
-        if let Some(d) = k.plate_disc[i] {
-            k.hip_on_plate[i] = hip[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
-            k.knee_on_plate[i] = knee[i].is_some_and(|p| d.covers(p, PLATE_RIM_MARGIN_FRAC));
-            k.hip_plate_dist_r[i] = hip[i].map(|p| p.dist(d.centre) / d.radius_px);
-            k.knee_plate_dist_r[i] = knee[i].map(|p| p.dist(d.centre) / d.radius_px);
-            k.foot_plate_dist_r[i] =
-                [heel[i], toe[i], ankle[i]].iter().flatten().map(|p| p.dist(d.centre) / d.radius_px).reduce(f64::min);
+    if let Some(scale) = bar.scale {
+        let radius_px = scale.plate_diameter_px / 2.0;
+        for (i, centre) in bar.plate.iter().enumerate() {
+            let Some(c) = *centre else { continue };
+            let dist_r = |p: &P2| p.dist(c) / radius_px;
+            k.hip_plate_dist_r[i] = hip[i].as_ref().map(dist_r);
+            k.knee_plate_dist_r[i] = knee[i].as_ref().map(dist_r);
+            k.foot_plate_dist_r[i] = [heel[i], toe[i], ankle[i]].iter().flatten().map(dist_r).reduce(f64::min);
         }
     }
     k.bar_velocity_torso_per_s = signal::derivative(&k.t_s, &k.bar_height_torso);

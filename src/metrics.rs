@@ -10,7 +10,7 @@
 //! own first rep is the reference).
 
 use crate::config::MetricsConfig;
-use crate::kinematics::{Kinematics, PLATE_RIM_MARGIN_FRAC};
+use crate::kinematics::{hidden_by_plate, Kinematics};
 use crate::reps::Rep;
 use crate::signal;
 
@@ -64,8 +64,6 @@ pub struct RepMetrics {
     /// Time from the floor break until the bar reaches half its peak speed, as a fraction of the
     /// pull's duration (about 0.2 for a pull that builds speed smoothly).
     pub bar_time_to_half_speed_frac: Option<f64>,
-    /// The clip's frame interval over the pull (median), seconds: what a time can be resolved to.
-    pub frame_interval_s: f64,
     pub neck_extension_setup_deg: Option<f64>,
     pub neck_extension_max_pull_deg: Option<f64>,
     pub concentric_s: f64,
@@ -304,7 +302,7 @@ pub fn measure(
     let thigh_drop =
         signal::median_of(top.clone().filter_map(|i| Some(k.hip_height_torso[i]? - k.knee_height_torso[i]?)));
     let legs_plausible = thigh_drop.map_or(true, |d| d >= MIN_THIGH_DROP_TOP_TORSO);
-    let seen = |c: Option<f64>| legs_plausible && c.map_or(true, |r| r > 1.0 + PLATE_RIM_MARGIN_FRAC);
+    let seen = |c: Option<f64>| legs_plausible && !hidden_by_plate(c);
     let (hip_seen, knee_seen) = (seen(hip_clear_r), seen(knee_clear_r));
     // Leaning back: the shoulder-hip line where the hip is seen; where the plate hides it, the
     // line of the back's own outline (the silhouette's edge).
@@ -350,8 +348,6 @@ pub fn measure(
         bar_time_to_half_speed_frac,
         feet_plate_clearance_setup_r: signal::median_of(setup.clone().filter_map(|i| k.foot_plate_dist_r[i])),
         knee_plate_clearance_setup_r: signal::median_of(setup.clone().filter_map(|i| k.knee_plate_dist_r[i])),
-        frame_interval_s: signal::median_of((f.floor_break + 1..=f.lockout).map(|i| k.t_s[i] - k.t_s[i - 1]))
-            .unwrap_or(0.0),
         neck_extension_setup_deg: series_mean(&k.neck_extension_deg, setup.clone()),
         neck_extension_max_pull_deg: max_of((f.floor_break..=f.lockout).map(|i| k.neck_extension_deg[i])),
         concentric_s,

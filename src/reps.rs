@@ -14,7 +14,7 @@
 //! Touch-and-go and paused reps differ only in how long the load stays down.
 
 use crate::config::RepConfig;
-use crate::kinematics::Kinematics;
+use crate::kinematics::{hidden_by_plate, Kinematics};
 use crate::signal;
 
 /// Times of one rep's phases, seconds.
@@ -220,7 +220,7 @@ fn pull(
             "the bar started at the shoulders ({floor:.2} vs {sh:.2} torso lengths up): a squat or a press, not a deadlift"
         ));
     }
-    if let Some(knee) = median_near(k, &k.knee_height_torso, low.i, |i| !k.knee_on_plate[i]) {
+    if let Some(knee) = median_near(k, &k.knee_height_torso, low.i, |i| !hidden_by_plate(k.knee_plate_dist_r[i])) {
         if floor > cfg.max_setup_hand_height_knee_frac * knee {
             return Err(format!("the bar started {floor:.2} torso lengths up, above the knees ({knee:.2})"));
         }
@@ -251,7 +251,10 @@ fn pull(
     // get in this rep (a soft lockout never reaches 180 deg: its own best is its lockout). Hips
     // and knees on the plate's disc are guesses and do not count. (75th percentile, not the
     // maximum: one misplaced hip landmark must not set the bar.)
-    let hip_seen = |i: usize| k.hip_angle_deg[i].filter(|_| !k.hip_on_plate[i] && !k.knee_on_plate[i]);
+    let hip_seen = |i: usize| {
+        k.hip_angle_deg[i]
+            .filter(|_| !hidden_by_plate(k.hip_plate_dist_r[i]) && !hidden_by_plate(k.knee_plate_dist_r[i]))
+    };
     let hip_best = {
         let mut s: Vec<f64> = (a..=b).filter_map(hip_seen).collect();
         s.sort_by(f64::total_cmp);
