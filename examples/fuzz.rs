@@ -1,7 +1,7 @@
 //! An in-process mutation fuzzer on stable Rust (libFuzzer's `cargo fuzz` needs nightly).
 //!
 //! `cargo run --release --example fuzz -- TARGET [--seconds N] [--seed S]`, TARGET one of
-//! `poses`, `config`, `analysis` (see `formcheck::fuzzing`). The corpus starts from
+//! `poses`, `config`, `analysis` (see `formcheck::testkit::fuzzing`). The corpus starts from
 //! `fuzz/seeds/TARGET/` and `fuzz/regressions/TARGET/`; each round takes a corpus entry, applies
 //! one to four mutations (byte flips, inserts, deletes, splices, and JSON- or TOML-aware ones:
 //! numbers replaced by extremes, keys dropped or misspelt, arrays duplicated or emptied), and runs
@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use formcheck::fuzzing::{self, FuzzError, Target, SET_SEPARATOR};
+use formcheck::testkit::fuzzing::{self, FuzzError, Target, SET_SEPARATOR};
 
 const SLOW: Duration = Duration::from_secs(2);
 const HANG: Duration = Duration::from_secs(20);
@@ -265,7 +265,7 @@ fn config_keys() -> Vec<String> {
             }
         }
     }
-    let defaults: toml::Table = formcheck::config::DEFAULT_TOML.parse().expect("defaults parse");
+    let defaults: toml::Table = formcheck::analysis::config::DEFAULT_TOML.parse().expect("defaults parse");
     let mut out = Vec::new();
     walk(&defaults, "", &mut out);
     out

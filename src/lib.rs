@@ -1,39 +1,28 @@
 //! formcheck watches a side-view video of a deadlift set and tells the lifter, rep by rep, what
 //! their back, hips and bar did.
 //!
-//! Stages, each depending only on those before it:
-//! `video` (decode, upright, timestamps; `sniff` names what a refused file is) -> `pose`
-//! (BlazePose detector + landmarks, lifter selection, back outline), with `bar` following the near
-//! plate on the same frames ->
-//! `posetrack` (the saved `poses.json`), driven by `pipeline`. Then, on plain data with no model or video,
-//! `analysis` runs `track` (cleaning) -> `barpath` (the bar and its scale) -> `kinematics` ->
-//! `reps` -> `metrics` -> `faults` -> `report`, with thresholds from `config`.
-//! `runtime` finds ONNX Runtime; `output` writes files atomically; `batch` plans many clips (and
-//! shards of them), `summarize` merges their outputs; `app` is the command line; `fuzzing` holds
-//! the fuzz targets.
+//! The modules are the pipeline's stages, and each may use only those before it:
+//!
+//! 1. `support`: numeric signal helpers and atomic file output; uses nothing.
+//! 2. `posetrack`: the saved boundary (`poses.json`) between the two halves, and the landmark
+//!    layout both share; plain data.
+//! 3. `capture`: the expensive half, from a video file to its pose track (decode, BlazePose
+//!    through ONNX Runtime, the near plate). The only stage that touches OpenCV or ort.
+//! 4. `analysis`: the cheap half, from a pose track to a report (clean, bar path, kinematics,
+//!    reps, metrics, faults), thresholds from its `config`. Plain Rust over plain data.
+//! 5. `present`: the report drawn for people: the HTML page and the annotated video.
+//! 6. `batch`: many clips and shards of them, and the summary over their outputs.
+//! 7. `cli`: the command line, one file per command.
+//!
+//! `testkit` (synthetic lifts, fuzz targets) is test support, behind the `testkit` feature.
+//! `tests/it/layers.rs` checks the order on every `use crate::...` line.
 
 pub mod analysis;
-pub mod annotate;
-pub mod app;
-pub mod bar;
-pub mod barpath;
 pub mod batch;
-pub mod config;
-pub mod faults;
-pub mod fuzzing;
-pub mod html;
-pub mod kinematics;
-pub mod metrics;
-pub mod output;
-pub mod pipeline;
-pub mod pose;
+pub mod capture;
+pub mod cli;
 pub mod posetrack;
-pub mod report;
-pub mod reps;
-pub mod runtime;
-pub mod signal;
-pub mod sniff;
-pub mod summarize;
-pub mod synth;
-pub mod track;
-pub mod video;
+pub mod present;
+pub mod support;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;

@@ -1,5 +1,5 @@
-//! The `formcheck` executable: all of it lives in the library's `app` module.
+//! The `formcheck` executable: all of it lives in the library's `cli` module.
 
 fn main() -> std::process::ExitCode {
-    formcheck::app::main()
+    formcheck::cli::main()
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use formcheck::analysis;
-use formcheck::config::Config;
-use formcheck::faults::Severity;
-use formcheck::report::Report;
+use formcheck::analysis::config::Config;
+use formcheck::analysis::faults::Severity;
+use formcheck::analysis::report::Report;
 
 use crate::common;
 

@@ -11,9 +11,9 @@
 use std::fmt::Write as _;
 
 use formcheck::analysis;
-use formcheck::barpath::BarSource;
-use formcheck::config::Config;
-use formcheck::synth::{self, SynthLift, SynthTruth};
+use formcheck::analysis::barpath::BarSource;
+use formcheck::analysis::config::Config;
+use formcheck::testkit::synth::{self, SynthLift, SynthTruth};
 
 use crate::common;
 

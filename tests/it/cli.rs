@@ -302,6 +302,7 @@ fn report_from_poses_json_equals_the_analyze_report() {
 fn config_print_default_is_the_checked_in_file() {
     let res = common::bin().args(["config", "print-default"]).output().expect("run");
     assert!(res.status.success());
-    let file = std::fs::read_to_string(common::project_dir().join("src").join("default_config.toml")).expect("file");
+    let file = std::fs::read_to_string(common::project_dir().join("src").join("analysis").join("default_config.toml"))
+        .expect("file");
     assert_eq!(String::from_utf8_lossy(&res.stdout), file);
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use formcheck::pipeline::{self, ModelPaths, PoseEngine};
-use formcheck::pose::{self, ModelSize, TrackerConfig};
+use formcheck::capture::pipeline::{self, ModelPaths, PoseEngine};
+use formcheck::capture::pose::{self, ModelSize, TrackerConfig};
 use formcheck::posetrack::PoseTrack;
 
 pub fn project_dir() -> PathBuf {
@@ -42,7 +42,7 @@ pub fn clip(name: &str) -> Option<PathBuf> {
 }
 
 pub fn engine() -> PoseEngine {
-    let env = formcheck::runtime::environment(None).expect("ONNX Runtime (run scripts/setup.sh)");
+    let env = formcheck::capture::runtime::environment(None).expect("ONNX Runtime (run scripts/setup.sh)");
     let models = project_dir().join("models");
     let paths =
         ModelPaths { landmark: models.join(ModelSize::Full.file_name()), detector: models.join(pose::DETECTOR_FILE) };
@@ -101,5 +101,5 @@ pub fn ffprobe_frame_times(clip: &Path) -> Vec<f64> {
 
 pub fn median(v: &mut [f64]) -> f64 {
     assert!(!v.is_empty());
-    formcheck::signal::median_in_place(v)
+    formcheck::support::signal::median_in_place(v)
 }

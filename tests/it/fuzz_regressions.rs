@@ -1,12 +1,12 @@
 //! Replays every fuzz seed and every saved fuzz finding (`fuzz/seeds/<target>/`,
 //! `fuzz/regressions/<target>/`) through the same target functions the fuzzer ran
-//! (`formcheck::fuzzing`): none may panic, and each must end in success or a typed input error,
+//! (`formcheck::testkit::fuzzing`): none may panic, and each must end in success or a typed input error,
 //! never a broken invariant. Every file is run before the test fails, and the failure names each
 //! file with its panic message or error.
 
 use std::path::{Path, PathBuf};
 
-use formcheck::fuzzing::{FuzzError, Target};
+use formcheck::testkit::fuzzing::{FuzzError, Target};
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> =

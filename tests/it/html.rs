@@ -11,11 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use formcheck::analysis;
-use formcheck::config::Config;
-use formcheck::faults::Severity;
-use formcheck::html::{self, Still};
-use formcheck::report::{Report, SetSummary, Warning};
-use formcheck::synth::{self, InjectedFault, SynthLift};
+use formcheck::analysis::config::Config;
+use formcheck::analysis::faults::Severity;
+use formcheck::analysis::report::{Report, SetSummary, Warning};
+use formcheck::present::html::{self, Still};
+use formcheck::testkit::synth::{self, InjectedFault, SynthLift};
 
 const HOSTILE_CLIP: &str = "<img src=x onerror=alert(1)>.mp4";
 
@@ -104,7 +104,7 @@ fn html_report_has_a_card_per_rep_plots_findings_and_no_live_markup() {
     for code in &codes {
         assert!(page.contains(&format!("data-code=\"{code}\"")), "finding {code} missing");
         assert!(page.contains(&code.replace('_', " ")), "{code} not in words");
-        assert!(page.contains(formcheck::faults::cue(code)), "cue of {code} missing");
+        assert!(page.contains(formcheck::analysis::faults::cue(code)), "cue of {code} missing");
     }
     assert_eq!(page.matches("data:image/png;base64,").count(), stills.len(), "one embedded still per finding");
     assert!(!page.contains("<script"), "the page needs no scripts");

@@ -11,6 +11,7 @@ mod corpus;
 mod fidelity;
 mod fuzz_regressions;
 mod html;
+mod layers;
 mod lifter;
 mod names;
 mod props;

@@ -12,10 +12,10 @@
 //! CI runs the same cases every time in a few seconds.
 
 use formcheck::analysis;
-use formcheck::config::Config;
+use formcheck::analysis::config::Config;
+use formcheck::analysis::report::Report;
 use formcheck::posetrack::PoseTrack;
-use formcheck::report::Report;
-use formcheck::synth::{self, InjectedFault, SynthLift};
+use formcheck::testkit::synth::{self, InjectedFault, SynthLift};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PropConfig, RngSeed};
 use serde_json::Value;

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::Command;
 
 use formcheck::analysis;
-use formcheck::config::Config;
-use formcheck::faults::Severity;
-use formcheck::report::Report;
+use formcheck::analysis::config::Config;
+use formcheck::analysis::faults::Severity;
+use formcheck::analysis::report::Report;
 
 use crate::common::{self, run_ok};
 

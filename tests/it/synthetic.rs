@@ -20,10 +20,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use formcheck::analysis;
-use formcheck::config::Config;
-use formcheck::faults::Severity;
-use formcheck::report::Report;
-use formcheck::synth::{self, InjectedFault, SynthLift, SynthTruth};
+use formcheck::analysis::config::Config;
+use formcheck::analysis::faults::Severity;
+use formcheck::analysis::report::Report;
+use formcheck::testkit::synth::{self, InjectedFault, SynthLift, SynthTruth};
 
 /// Largest accepted error of a rep's floor-break and lockout times against the truth, seconds
 /// (4.5 frames at 30 fps). Concentric duration and so rep speed and speed loss rest on these.

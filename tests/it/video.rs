@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use formcheck::video::{Frame, VideoReader};
+use formcheck::capture::video::{Frame, VideoReader};
 use opencv::prelude::*;
 
 use crate::common::{self, run_ok};

@@ -1,0 +1,125 @@
+//! The command line, one file per command: `analyze`, `report`, `summarize` (and `config` here).
+//! Parses arguments into plain structs, runs the command, and turns its outcome into lines of
+//! output and the process's exit code; `progress` draws the bars. `anyhow` lives here only; the
+//! library returns typed errors.
+//!
+//! May use every stage; nothing uses it.
+
+mod analyze;
+mod progress;
+mod report;
+mod summarize;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::analysis::config::{Config, DEFAULT_TOML};
+use crate::analysis::report::Report;
+use crate::present::annotate::AnnotatedStill;
+use crate::support::output::write_atomic;
+pub use analyze::AnalyzeArgs;
+pub use report::ReportArgs;
+pub use summarize::SummarizeArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "formcheck", version, about = "Rep-by-rep deadlift form analysis from a side-view video")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse clips: track the lifter with BlazePose, split the set into reps and write
+    /// OUT/<clip>/{poses.json, report.json, reps.csv}.
+    Analyze(AnalyzeArgs),
+    /// Re-run the analysis from saved poses.json files (no video, no model): seconds, for
+    /// re-tuning thresholds. Writes report.json and reps.csv beside each poses.json (or in --out).
+    Report(ReportArgs),
+    /// Merge the outputs of several `analyze` runs (shards of one batch) into one summary.csv and
+    /// index.html, the same as a single run over all the clips would write.
+    Summarize(SummarizeArgs),
+    /// Configuration: `formcheck config print-default` prints every threshold with its unit.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the default configuration (TOML, with comments).
+    PrintDefault,
+}
+
+/// Thresholds: defaults < --config FILE < --set KEY=VALUE.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// A TOML file with the thresholds to change (see `formcheck config print-default`).
+    #[arg(long = "config", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Change one threshold, e.g. `--set faults.rounded_lower_back.fault_deg=20` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Diameter of the near plate in mm (450 for competition and bumper plates); sets the scale
+    /// of every cm and m/s figure. Same as `--set bar.plate_diameter_mm=MM`.
+    #[arg(long, value_name = "MM", value_parser = positive_mm)]
+    pub plate_diameter_mm: Option<f64>,
+}
+
+fn positive_mm(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (50.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a plate diameter in mm (50-1000)")),
+    }
+}
+
+/// Runs the command line and returns the process exit code: 0 all clips done, 1 some failed,
+/// 2 usage error (from clap) or nothing could start.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Summarize(args) => summarize::run(&args),
+        Command::Config { action: ConfigAction::PrintDefault } => {
+            print!("{DEFAULT_TOML}");
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("formcheck: error: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    let mut sets = args.sets.clone();
+    if let Some(mm) = args.plate_diameter_mm {
+        sets.push(format!("bar.plate_diameter_mm={mm:?}"));
+    }
+    Ok(Config::load(args.file.as_deref(), &sets)?)
+}
+
+/// Writes a clip's report files into `dir`: report.json, reps.csv and report.html.
+fn write_report(dir: &Path, report: &Report, stills: &[AnnotatedStill]) -> anyhow::Result<()> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    };
+    write("report.json", report.to_json())?;
+    write("reps.csv", report.to_csv())?;
+    let stills: Vec<crate::present::html::Still> = stills
+        .iter()
+        .map(|s| crate::present::html::Still {
+            rep_index: s.rep_index,
+            code: s.code.clone(),
+            at_s: s.at_s,
+            jpeg: s.jpeg.clone(),
+        })
+        .collect();
+    write("report.html", crate::present::html::render(report, &stills))
+}
