@@ -12,7 +12,9 @@
 //!    reps, metrics, faults), thresholds from its `config`. Plain Rust over plain data.
 //! 5. `present`: the report drawn for people: the HTML page and the annotated video.
 //! 6. `batch`: many clips and shards of them, and the summary over their outputs.
-//! 7. `cli`: the command line, one file per command.
+//! 7. `serve`: the web server, a second front end: uploads from a phone, a job queue in SQLite,
+//!    result pages and athletes' histories.
+//! 8. `cli`: the command line, one file per command.
 //!
 //! `testkit` (synthetic lifts, fuzz targets) is test support, behind the `testkit` feature.
 //! `tests/it/layers.rs` checks the order on every `use crate::...` line.
@@ -23,6 +25,7 @@ pub mod capture;
 pub mod cli;
 pub mod posetrack;
 pub mod present;
+pub mod serve;
 pub mod support;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -21,10 +21,13 @@
 //!   the clip's result (`ok`, `failed`), not what this run did to it (the terminal and `--json`
 //!   say which clips were skipped as up to date).
 //!
-//! May use: `analysis` (reports), `present` (escaping for the index page), `posetrack`, `support`.
-//! Never `capture` (running clips is the command line's job) or `cli`.
+//! `run` takes one clip start to finish into its folder, for the command line and the server alike.
+//!
+//! May use: `capture` (to run a clip), `analysis`, `present`, `posetrack`, `support`. Never `cli`
+//! or `serve`, the front ends.
 
 mod listing;
+pub mod run;
 pub mod summarize;
 
 pub use listing::{

@@ -10,12 +10,13 @@ use std::sync::Mutex;
 use anyhow::Context;
 
 use super::progress::{print_timings, Ui};
-use super::{load_config, write_report, ConfigArgs};
+use super::{load_config, ConfigArgs};
 use crate::analysis;
 use crate::analysis::config::Config;
 use crate::analysis::report::Report;
+use crate::batch::run::{ClipProgress, RunOptions, Stage};
 use crate::batch::{self, ClipJob, ClipListing, ClipOutcome, ErrorRecord, Stamp};
-use crate::capture::pipeline::{self, ModelPaths, PoseEngine, Progress, Timings};
+use crate::capture::pipeline::{ModelPaths, PoseEngine, Timings};
 use crate::capture::pose::{self, ModelSize, TrackerConfig};
 use crate::posetrack::PoseTrack;
 use crate::support::output::write_atomic;
@@ -309,66 +310,26 @@ fn analyze_clip(
     cfg: &Config,
     ui: &Ui,
 ) -> anyhow::Result<(Report, Timings)> {
-    let reader = pipeline::open_clip(&job.input, args.slowmo_factor)?;
-    let frames = reader.info().frames_declared;
     let passes = if args.no_video { 1 } else { 2 };
-    let bar = ui.clip_bar(&job.name, frames * passes);
-    let on_progress = |p: Progress| {
-        if frames == 0 {
-            // Length unknown (a streamed WebM): the bar grows with the frames decoded.
-            bar.set_length(p.frames_done * passes);
-            bar.set_position(p.frames_done);
-        } else {
-            bar.set_position(p.frames_done.min(frames));
+    let bar = ui.clip_bar(&job.name, 0);
+    let on_progress = |p: ClipProgress| match p.stage {
+        // Length unknown (a streamed WebM): the bar grows with the frames decoded.
+        Stage::Tracking if p.total == 0 => {
+            bar.set_length(p.done * passes);
+            bar.set_position(p.done);
         }
-    };
-    let result = pipeline::track_clip(engine, reader, &on_progress);
-    let (track, mut timings) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            ui.remove(&bar);
-            return Err(e.into());
+        Stage::Tracking => {
+            bar.set_length(p.total * passes);
+            bar.set_position(p.done.min(p.total));
         }
-    };
-    // A file that declares no frame count (a streamed WebM) gets its bar's length once decoded.
-    let frames = if frames == 0 {
-        let decoded = track.frames.len() as u64;
-        bar.set_length(decoded * passes);
-        bar.set_position(decoded);
-        decoded
-    } else {
-        frames
-    };
-    let t0 = std::time::Instant::now();
-    let report = analysis::analyze(&track, cfg);
-    timings.analysis_s = t0.elapsed().as_secs_f64();
-    let t0 = std::time::Instant::now();
-    let stills = if args.no_video {
-        Vec::new()
-    } else {
-        let video = job.out_dir.join("annotated.mp4");
-        let on_frame = |done: u64| bar.set_position(frames + done.min(frames));
-        match crate::present::annotate::write_annotated_video(
-            &job.input,
-            args.slowmo_factor,
-            &track,
-            &report,
-            cfg,
-            &video,
-            &on_frame,
-        ) {
-            Ok(stills) => stills,
-            Err(e) => {
-                ui.remove(&bar);
-                return Err(e.into());
-            }
+        Stage::Analysing => {
+            bar.set_length(p.total * passes);
+            bar.set_position(p.total);
         }
+        Stage::Drawing => bar.set_position(p.total + p.done.min(p.total)),
     };
-    timings.video_s = t0.elapsed().as_secs_f64();
+    let opts = RunOptions { slowmo_factor: args.slowmo_factor, video: !args.no_video };
+    let result = batch::run::run_clip(engine, &job.input, &job.out_dir, opts, cfg, &on_progress);
     ui.remove(&bar);
-    let t0 = std::time::Instant::now();
-    track.save(&job.out_dir.join("poses.json"))?;
-    write_report(&job.out_dir, &report, &stills)?;
-    timings.write_s = t0.elapsed().as_secs_f64();
-    Ok((report, timings))
+    Ok(result?)
 }

@@ -1,4 +1,5 @@
-//! The command line, one file per command: `analyze`, `report`, `summarize` (and `config` here).
+//! The command line, one file per command: `analyze`, `report`, `summarize`, `serve` (and
+//! `config` here).
 //! Parses arguments into plain structs, runs the command, and turns its outcome into lines of
 //! output and the process's exit code; `progress` draws the bars. `anyhow` lives here only; the
 //! library returns typed errors.
@@ -8,20 +9,18 @@
 mod analyze;
 mod progress;
 mod report;
+mod serve;
 mod summarize;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::analysis::config::{Config, DEFAULT_TOML};
-use crate::analysis::report::Report;
-use crate::present::annotate::AnnotatedStill;
-use crate::support::output::write_atomic;
 pub use analyze::AnalyzeArgs;
 pub use report::ReportArgs;
+pub use serve::ServeArgs;
 pub use summarize::SummarizeArgs;
 
 #[derive(Debug, Parser)]
@@ -42,6 +41,9 @@ pub enum Command {
     /// Merge the outputs of several `analyze` runs (shards of one batch) into one summary.csv and
     /// index.html, the same as a single run over all the clips would write.
     Summarize(SummarizeArgs),
+    /// A web page for uploading clips from a phone and following athletes: analyses each upload
+    /// like `analyze`, keeps clips and results in --data, and serves the reports and videos.
+    Serve(ServeArgs),
     /// Configuration: `formcheck config print-default` prints every threshold with its unit.
     Config {
         #[command(subcommand)]
@@ -85,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Summarize(args) => summarize::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Config { action: ConfigAction::PrintDefault } => {
             print!("{DEFAULT_TOML}");
             Ok(ExitCode::SUCCESS)
@@ -102,24 +105,4 @@ fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
         sets.push(format!("bar.plate_diameter_mm={mm:?}"));
     }
     Ok(Config::load(args.file.as_deref(), &sets)?)
-}
-
-/// Writes a clip's report files into `dir`: report.json, reps.csv and report.html.
-fn write_report(dir: &Path, report: &Report, stills: &[AnnotatedStill]) -> anyhow::Result<()> {
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        write_atomic(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
-    };
-    write("report.json", report.to_json())?;
-    write("reps.csv", report.to_csv())?;
-    let stills: Vec<crate::present::html::Still> = stills
-        .iter()
-        .map(|s| crate::present::html::Still {
-            rep_index: s.rep_index,
-            code: s.code.clone(),
-            at_s: s.at_s,
-            jpeg: s.jpeg.clone(),
-        })
-        .collect();
-    write("report.html", crate::present::html::render(report, &stills))
 }

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{load_config, write_report, ConfigArgs};
+use super::{load_config, ConfigArgs};
 use crate::analysis;
 use crate::analysis::report::Report;
 use crate::batch;
+use crate::batch::run::write_report;
 use crate::posetrack::PoseTrack;
 
 #[derive(Debug, clap::Args)]

@@ -14,8 +14,9 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("capture", &["support", "posetrack", "capture"]),
     ("analysis", &["support", "posetrack", "analysis"]),
     ("present", &["support", "posetrack", "capture", "analysis", "present"]),
-    ("batch", &["support", "posetrack", "analysis", "present", "batch"]),
-    ("cli", &["support", "posetrack", "capture", "analysis", "present", "batch", "cli"]),
+    ("batch", &["support", "posetrack", "capture", "analysis", "present", "batch"]),
+    ("serve", &["support", "posetrack", "capture", "analysis", "present", "batch", "serve"]),
+    ("cli", &["support", "posetrack", "capture", "analysis", "present", "batch", "serve", "cli"]),
 ];
 
 /// The stage a source file belongs to: its first folder under `src/`; `None` for the crate root
