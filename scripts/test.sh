@@ -10,12 +10,13 @@ if [ -z "${FORMCHECK_SAMPLES_DIR:-}" ] && [ -d ../shared/clips ]; then
   export FORMCHECK_SAMPLES_DIR="$root/../shared/clips"
 fi
 bash scripts/setup.sh
-# The HTML report is checked in headless Chromium (Debian's package).
-if ! command -v chromium >/dev/null 2>&1; then
+# The HTML report and the server's page are checked in headless Chromium (Debian's packages;
+# chromedriver drives the page).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "test: installing chromium for the HTML report check" >&2
+  echo "test: installing chromium and chromium-driver for the browser checks" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    -o DPkg::Lock::Timeout=600 chromium >/dev/null
+    -o DPkg::Lock::Timeout=600 chromium chromium-driver >/dev/null
 fi
 cargo test --release -- --show-output "$@"

@@ -34,11 +34,14 @@ pub enum ClipError {
 
 /// How to run a clip.
 #[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
+pub struct RunOptions<'a> {
     /// Divide every timestamp by this (slow-motion exports).
     pub slowmo_factor: f64,
     /// Draw the annotated video (the second, slower pass).
     pub video: bool,
+    /// The clip's name in the outputs, when not the input's file name (the server stores uploads
+    /// under a name of its own).
+    pub clip_name: Option<&'a str>,
 }
 
 /// Where a clip is, for progress displays.
@@ -66,7 +69,7 @@ pub fn run_clip(
     engine: &mut PoseEngine,
     input: &Path,
     out_dir: &Path,
-    opts: RunOptions,
+    opts: RunOptions<'_>,
     cfg: &Config,
     on_progress: &(dyn Fn(ClipProgress) + Sync),
 ) -> Result<(Report, Timings), ClipError> {
@@ -74,7 +77,10 @@ pub fn run_clip(
     let declared = reader.info().frames_declared;
     let on_frames =
         |p: Progress| on_progress(ClipProgress { stage: Stage::Tracking, done: p.frames_done, total: declared });
-    let (track, mut timings) = pipeline::track_clip(engine, reader, &on_frames)?;
+    let (mut track, mut timings) = pipeline::track_clip(engine, reader, &on_frames)?;
+    if let Some(name) = opts.clip_name {
+        track.clip = name.to_string();
+    }
     let frames = track.frames.len() as u64;
     on_progress(ClipProgress { stage: Stage::Analysing, done: 0, total: frames });
     let t0 = Instant::now();

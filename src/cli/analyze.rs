@@ -328,7 +328,7 @@ fn analyze_clip(
         }
         Stage::Drawing => bar.set_position(p.total + p.done.min(p.total)),
     };
-    let opts = RunOptions { slowmo_factor: args.slowmo_factor, video: !args.no_video };
+    let opts = RunOptions { slowmo_factor: args.slowmo_factor, video: !args.no_video, clip_name: None };
     let result = batch::run::run_clip(engine, &job.input, &job.out_dir, opts, cfg, &on_progress);
     ui.remove(&bar);
     Ok(result?)

@@ -143,22 +143,29 @@ pub async fn receive(mut form: Multipart, tmp_dir: &Path, limit_bytes: u64) -> R
                     field.file_name().unwrap_or("clip").chars().filter(|c| !c.is_control()).take(200).collect();
                 let ext = video_ext(&file_name);
                 let tmp = TempUpload { path: tmp_dir.join(format!("{}.{ext}", super::new_id())), kept: false };
-                let mut out = tokio::fs::File::create(tmp.path()).await.map_err(io_error)?;
+                let mut out = Some(tokio::fs::File::create(tmp.path()).await.map_err(io_error)?);
                 let (mut hasher, mut size) = (Sha256::new(), 0u64);
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    if size + (1 << 20) > limit_bytes {
-                        UploadError::TooLarge { limit_mb: limit_bytes >> 20 }
-                    } else {
-                        UploadError::Malformed(e.body_text())
-                    }
-                })? {
+                loop {
+                    let chunk = match field.chunk().await {
+                        Ok(Some(c)) => c,
+                        Ok(None) => break,
+                        // The framework's own cap (a little above ours) ends an oversize body.
+                        Err(_) if out.is_none() => break,
+                        Err(e) => return Err(UploadError::Malformed(e.body_text())),
+                    };
                     size += chunk.len() as u64;
                     if size > limit_bytes {
-                        return Err(UploadError::TooLarge { limit_mb: limit_bytes >> 20 });
+                        // Read the rest and drop it, so that the client gets the answer rather
+                        // than a broken connection; nothing more is written.
+                        out = None;
+                        continue;
                     }
-                    hasher.update(&chunk);
-                    out.write_all(&chunk).await.map_err(io_error)?;
+                    if let Some(f) = out.as_mut() {
+                        hasher.update(&chunk);
+                        f.write_all(&chunk).await.map_err(io_error)?;
+                    }
                 }
+                let Some(mut out) = out else { return Err(UploadError::TooLarge { limit_mb: limit_bytes >> 20 }) };
                 out.flush().await.map_err(io_error)?;
                 out.sync_all().await.map_err(io_error)?;
                 let sha: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();

@@ -132,7 +132,7 @@ fn run_job(state: &AppState, engine: &mut PoseEngine, row: &ClipRow) -> bool {
         }
     };
     state.set_live(&row.id, Some(Live { stage: "tracking", progress: 0.0 }));
-    let opts = RunOptions { slowmo_factor: 1.0, video };
+    let opts = RunOptions { slowmo_factor: 1.0, video, clip_name: Some(&row.file_name) };
     let input = upload_path(&dir, &row.ext);
     let outcome =
         std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display())).and_then(|()| {
