@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// Skip the annotated video (much faster).
     #[arg(long)]
     pub no_video: bool,
+    /// Minimum velocity threshold for the one-rep max from the load-velocity profile, m/s (the
+    /// deadlift literature gives about 0.15-0.2).
+    #[arg(long, default_value_t = 0.17, value_name = "M_PER_S")]
+    pub mvt: f64,
     /// BlazePose landmark model size (from the models folder).
     #[arg(long, value_enum, default_value_t = ModelSize::Full)]
     pub model_size: ModelSize,
@@ -49,6 +53,7 @@ pub struct ServeArgs {
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(&args.config)?;
     anyhow::ensure!(args.max_upload_mb > 0, "--max-upload-mb must be at least 1");
+    anyhow::ensure!((0.05..=0.6).contains(&args.mvt), "--mvt {}: expected m/s between 0.05 and 0.6", args.mvt);
     let token = match &args.token {
         Some(t) => {
             anyhow::ensure!(
@@ -76,6 +81,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracker: TrackerConfig::default(),
         config,
         video: !args.no_video,
+        mvt_m_per_s: args.mvt,
     };
     serve::run(opts, &|addr, url| {
         // One line on stdout that scripts (and the tests) read for the port.

@@ -64,6 +64,16 @@ pub struct NewClip<'a> {
     pub uploaded_s: i64,
 }
 
+/// What [`Db::finish`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Recorded,
+    /// The clip is gone: its files should go too.
+    Deleted,
+    /// The job was put back in the queue meanwhile (a shutdown); the result is dropped.
+    NotRunning,
+}
+
 /// How a finished job turned out.
 #[derive(Debug, Clone)]
 pub enum JobResult {
@@ -196,20 +206,26 @@ impl Db {
         Ok(Some(row))
     }
 
-    /// Records a finished job. Returns `false` when the clip was deleted meanwhile.
-    pub fn finish(&self, id: &str, result: &JobResult, now_s: i64) -> Result<bool, DbError> {
+    /// Records a finished job, unless it is no longer running (deleted meanwhile, or put back in
+    /// the queue by a shutdown).
+    pub fn finish(&self, id: &str, result: &JobResult, now_s: i64) -> Result<Finish, DbError> {
+        let conn = self.conn();
         let n = match result {
-            JobResult::Done { reps, headline, best_speed_m_per_s } => self.conn().execute(
+            JobResult::Done { reps, headline, best_speed_m_per_s } => conn.execute(
                 "UPDATE clips SET status = 'done', error = NULL, finished_s = ?2, reps = ?3, headline = ?4,
-                     best_speed_m_per_s = ?5 WHERE id = ?1",
+                     best_speed_m_per_s = ?5 WHERE id = ?1 AND status = 'running'",
                 params![id, now_s, reps, headline, best_speed_m_per_s],
             )?,
-            JobResult::Failed { error } => self.conn().execute(
-                "UPDATE clips SET status = 'failed', error = ?2, finished_s = ?3 WHERE id = ?1",
+            JobResult::Failed { error } => conn.execute(
+                "UPDATE clips SET status = 'failed', error = ?2, finished_s = ?3 WHERE id = ?1 AND status = 'running'",
                 params![id, error, now_s],
             )?,
         };
-        Ok(n > 0)
+        if n > 0 {
+            return Ok(Finish::Recorded);
+        }
+        let exists: bool = conn.query_row("SELECT count(*) > 0 FROM clips WHERE id = ?1", params![id], |r| r.get(0))?;
+        Ok(if exists { Finish::NotRunning } else { Finish::Deleted })
     }
 
     pub fn delete(&self, id: &str) -> Result<bool, DbError> {
@@ -300,9 +316,10 @@ mod tests {
         assert_eq!(db.get("b").expect("get").map(|c| (c.status, c.attempts)), Some(("queued".into(), 0)));
         let b = db.claim_next().expect("claim").expect("b");
         let done = JobResult::Done { reps: 3, headline: "3 reps".into(), best_speed_m_per_s: None };
-        assert!(db.finish(&b.id, &done, 5).expect("finish"));
+        assert_eq!(db.finish(&b.id, &done, 5).expect("finish"), Finish::Recorded);
+        assert_eq!(db.finish(&b.id, &done, 5).expect("finish twice"), Finish::NotRunning);
         assert!(db.delete("b").expect("delete"));
-        assert!(!db.finish("b", &done, 6).expect("finish after delete"));
+        assert_eq!(db.finish("b", &done, 6).expect("finish after delete"), Finish::Deleted);
         assert_eq!(db.list(Some("Ann")).expect("list").len(), 1);
     }
 }

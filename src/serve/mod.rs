@@ -7,7 +7,8 @@
 //! - `worker`: `-j` threads, each with its own pose models, take queued jobs.
 //! - `upload`: multipart uploads streamed to disk with their sha256, never whole in memory.
 //! - `api`: the JSON API the page itself uses, with server-sent events for live status.
-//! - `pages`: the HTML pages (upload, result, athletes) and their static script and style.
+//! - `pages`: the HTML pages (upload, result, athletes) and their static script and style;
+//!   `history`: an athlete's trends, load-velocity profile and the coach's summary.csv.
 //! - `access`: the access token, cross-site request protection and the security headers.
 //!
 //! Files: `DATA/clips/<id>/upload.<ext>` and `DATA/clips/<id>/out/` (the outputs), `DATA/tmp/`
@@ -18,12 +19,14 @@
 mod access;
 mod api;
 pub mod db;
+mod history;
 mod pages;
 mod upload;
 mod worker;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +58,8 @@ pub struct ServeOptions {
     pub config: Config,
     /// Draw the annotated video for each clip.
     pub video: bool,
+    /// Minimum velocity threshold of the load-velocity profile's one-rep max (m/s).
+    pub mvt_m_per_s: f64,
 }
 
 /// Why the server could not start or stopped.
@@ -93,6 +98,8 @@ pub struct AppState {
     pub changes: broadcast::Sender<String>,
     /// Wakes the workers when a job is queued.
     pub queued: worker::Bell,
+    /// Set once the server is shutting down: workers take no new job and record no result.
+    pub stopping: AtomicBool,
 }
 
 impl AppState {
@@ -164,6 +171,7 @@ pub fn run(opts: ServeOptions, on_ready: &dyn Fn(SocketAddr, &str)) -> Result<()
         live: Mutex::new(Default::default()),
         changes,
         queued: worker::Bell::default(),
+        stopping: AtomicBool::new(false),
     });
     let workers = worker::start(&state).map_err(ServeError::Models)?;
 
@@ -186,6 +194,7 @@ pub fn run(opts: ServeOptions, on_ready: &dyn Fn(SocketAddr, &str)) -> Result<()
         Ok::<(), ServeError>(())
     })?;
     // Jobs still running go back to the queue, uncounted: the next start redoes them.
+    state.stopping.store(true, Ordering::SeqCst);
     for id in workers.running() {
         state.db.requeue(&id)?;
         log(&serde_json::json!({"event": "job", "id": id, "status": "requeued", "why": "shutdown"}));
@@ -200,6 +209,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/", get(pages::index))
         .route("/clips/{id}", get(pages::clip))
         .route("/athletes", get(pages::athletes))
+        .route("/athletes/summary.csv", get(pages::summary))
         .route("/athletes/{name}", get(pages::athlete))
         .route("/static/{name}", get(pages::asset))
         .route("/healthz", get(|| async { "ok\n" }))

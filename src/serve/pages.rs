@@ -6,11 +6,14 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::db::ClipRow;
+use super::history::{one_rep_max, read_report, summary_csv, trend_svg, Session};
 use super::AppState;
 use crate::present::html::esc;
 
@@ -279,6 +282,13 @@ pub async fn athletes(State(state): State<Arc<AppState>>) -> Response {
         }
         h.push_str("</tbody></table>");
     }
+    h.push_str(
+        "<section><h2>Summary for a date range</h2><p class=\"muted\">One row per rep of every clip uploaded \
+         in the range (UTC dates), for a spreadsheet.</p><form class=\"range\" method=\"get\" \
+         action=\"/athletes/summary.csv\"><label>From<input type=\"date\" name=\"from\"></label>\
+         <label>To<input type=\"date\" name=\"to\"></label><button type=\"submit\">Download summary.csv</button>\
+         </form></section>",
+    );
     page("Athletes", &h)
 }
 
@@ -290,9 +300,114 @@ pub async fn athlete(State(state): State<Arc<AppState>>, Path(name): Path<String
     if rows.is_empty() {
         return failure(StatusCode::NOT_FOUND, "No clips for this athlete.");
     }
-    let mut h = format!("<h1>{}</h1>", esc(&name));
+    // Sessions oldest first, from the finished clips' reports.
+    let sessions: Vec<Session> = rows
+        .iter()
+        .rev()
+        .filter(|r| r.status == "done")
+        .filter_map(|r| Some(Session::of(r, &read_report(&state.clip_dir(&r.id).join("out"))?)))
+        .collect();
+    let mut h = format!("<h1>{}</h1><section class=\"trends\">", esc(&name));
+    let series = |f: fn(&Session) -> Option<f64>| sessions.iter().map(f).collect::<Vec<_>>();
+    h.push_str(&trend_svg("Setup back bend (mean of the reps)", "deg", &series(|s| s.back_bend_setup_deg)));
+    h.push_str(&trend_svg("Mean bar speed, best rep", "m/s", &series(|s| s.best_speed_m_per_s)));
+    h.push_str(&trend_svg("Findings per rep (warnings and faults)", "per rep", &series(|s| s.findings_per_rep)));
+    h.push_str("</section>");
+    load_velocity(&mut h, &sessions, state.opts.mvt_m_per_s);
+    h.push_str("<h2>Clips</h2>");
     clip_table(&mut h, &rows);
     page(&name, &h)
+}
+
+/// The load-velocity profile's points and the one-rep max it gives.
+fn load_velocity(h: &mut String, sessions: &[Session], mvt_m_per_s: f64) {
+    let points: Vec<(f64, f64, i64)> =
+        sessions.iter().filter_map(|s| Some((s.load_kg?, s.best_speed_m_per_s?, s.uploaded_s))).collect();
+    h.push_str("<section><h2>Load and bar speed</h2>");
+    if points.is_empty() {
+        h.push_str(
+            "<p class=\"muted\">Enter the load when uploading (and film with the plate in view, so that speeds are \
+             in m/s) to build the load-velocity profile.</p></section>",
+        );
+        return;
+    }
+    let fit: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+    match one_rep_max(&fit, mvt_m_per_s) {
+        Some(e) => {
+            let _ = write!(
+                h,
+                "<p class=\"headline\">Estimated one-rep max: {:.0} kg &plusmn; {:.0} kg</p><p class=\"muted\">From \
+                 {} sets: the mean concentric speed of each set's fastest rep against its load, a straight line \
+                 through them ({:.2} m/s lost per 10 kg), and the load where it reaches {:.2} m/s, the minimum \
+                 velocity threshold used for the deadlift (&plusmn; is a 95 % interval of the line's fit).</p>",
+                e.load_kg,
+                e.plus_minus_kg,
+                e.sets,
+                -10.0 * e.slope_m_per_s_per_kg,
+                mvt_m_per_s
+            );
+        }
+        None => h.push_str(
+            "<p class=\"muted\">No one-rep max estimate yet: it needs sets at three different loads or more, with \
+             the bar slower at the heavier ones.</p>",
+        ),
+    }
+    h.push_str("<table class=\"clips\"><thead><tr><th>Date</th><th>Load</th><th>Best rep</th></tr></thead><tbody>");
+    for (load, speed, t) in &points {
+        let _ = write!(h, "<tr><td>{}</td><td>{load} kg</td><td>{speed:.2} m/s</td></tr>", when(*t));
+    }
+    h.push_str("</tbody></table></section>");
+}
+
+/// Seconds since the epoch at the start of a `YYYY-MM-DD` day (UTC).
+fn day_start_s(date: &str) -> Option<i64> {
+    let mut parts = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+/// `GET /athletes/summary.csv?from=YYYY-MM-DD&to=YYYY-MM-DD[&athlete=NAME]`.
+pub async fn summary(State(state): State<Arc<AppState>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let bound = |k: &str| q.get(k).filter(|v| !v.is_empty()).map(|v| day_start_s(v).ok_or(v.clone()));
+    let from = match bound("from").transpose() {
+        Ok(v) => v.unwrap_or(i64::MIN),
+        Err(v) => return failure(StatusCode::BAD_REQUEST, &format!("from: '{v}' is not a date (YYYY-MM-DD)")),
+    };
+    let to = match bound("to").transpose() {
+        Ok(v) => v.map_or(i64::MAX, |t| t + 86_400),
+        Err(v) => return failure(StatusCode::BAD_REQUEST, &format!("to: '{v}' is not a date (YYYY-MM-DD)")),
+    };
+    let rows = match state.db.list(q.get("athlete").map(String::as_str).filter(|a| !a.is_empty())) {
+        Ok(r) => r,
+        Err(e) => return failure(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let picked: Vec<_> = rows
+        .into_iter()
+        .rev()
+        .filter(|r| (from..to).contains(&r.uploaded_s))
+        .map(|r| {
+            let report = read_report(&state.clip_dir(&r.id).join("out"));
+            (r, report)
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"formcheck-summary.csv\""),
+        ],
+        summary_csv(&picked),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -304,6 +419,15 @@ mod tests {
         assert_eq!(when(0), "1970-01-01 00:00");
         assert_eq!(when(951_782_400), "2000-02-29 00:00");
         assert_eq!(when(1_796_652_180), "2026-12-07 14:03");
+    }
+
+    #[test]
+    fn dates_parse_back_to_their_day() {
+        for s in [0, 951_782_400, 1_796_601_600] {
+            assert_eq!(day_start_s(&when(s)[..10]), Some(s));
+        }
+        assert_eq!(day_start_s("2026-13-01"), None);
+        assert_eq!(day_start_s("yesterday"), None);
     }
 
     #[test]

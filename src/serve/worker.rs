@@ -6,10 +6,11 @@
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::db::{ClipRow, JobResult};
+use super::db::{ClipRow, Finish, JobResult};
 use super::{log, now_s, upload_path, AppState, Live};
 use crate::analysis::report::Report;
 use crate::batch;
@@ -70,7 +71,7 @@ pub fn start(state: &Arc<AppState>) -> Result<Workers, String> {
                     return;
                 }
             };
-            loop {
+            while !state.stopping.load(Ordering::SeqCst) {
                 match state.db.claim_next() {
                     Ok(Some(row)) => {
                         running.lock().unwrap_or_else(|p| p.into_inner()).insert(row.id.clone());
@@ -155,12 +156,17 @@ fn run_job(state: &AppState, engine: &mut PoseEngine, row: &ClipRow) -> bool {
         },
         Err(error) => JobResult::Failed { error },
     };
+    // A shutdown put the job back in the queue: what the run did while the process was going
+    // down is not its result.
+    if state.stopping.load(Ordering::SeqCst) {
+        return panicked;
+    }
     match state.db.finish(&row.id, &result, now_s()) {
         // Deleted while it ran: its files go too.
-        Ok(false) => {
+        Ok(Finish::Deleted) => {
             let _ = std::fs::remove_dir_all(&dir);
         }
-        Ok(true) => {}
+        Ok(Finish::Recorded | Finish::NotRunning) => {}
         Err(e) => log(&serde_json::json!({"event": "job_record_failed", "id": row.id, "error": e.to_string()})),
     }
     state.set_live(&row.id, None);

@@ -531,3 +531,34 @@ fn a_real_browser_uploads_follows_and_plays_the_result() {
         assert!(std::fs::metadata(shots.join(png)).map_or(0, |m| m.len()) > 10_000, "{png} saved");
     }
 }
+
+#[test]
+fn a_stopped_server_puts_its_running_clip_back_in_the_queue() {
+    let Some(clip) = common::clip("gymtracker_deadlift_4reps.mp4") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, "127.0.0.1:0", &["-j", "1", "--no-video"]);
+    let (status, v) = upload(&server.base, "set.mp4", &read(&clip), &[]);
+    assert_eq!(status, 202);
+    let id = v["id"].as_str().expect("id").to_string();
+    let t0 = Instant::now();
+    while get_json(&format!("{}/api/clips/{id}", server.base)).1["progress"].as_f64().unwrap_or(0.0) < 0.05 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SIGTERM, as a service manager stops it: a clean exit, the clip back in the queue.
+    let term = std::process::Command::new("kill").args(["-TERM", &server.pid().to_string()]).status().expect("kill");
+    assert!(term.success());
+    let t0 = Instant::now();
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let server = Server::start(&data, "127.0.0.1:0", &["-j", "1", "--no-video"]);
+    let end = wait_ended(&server.base, &id, Duration::from_secs(300));
+    assert_eq!(end["status"], "done", "{end}");
+}
