@@ -394,13 +394,14 @@ fn a_killed_server_finishes_its_jobs_after_a_restart() {
     assert_eq!(std::fs::read_dir(data.join("tmp")).expect("tmp").count(), 0);
 }
 
-/// Peak resident memory of a process, kB (Linux).
-fn peak_rss_kb(pid: u32) -> Option<u64> {
+/// A memory figure of a process from /proc (Linux), kB: `VmHWM` (peak) or `VmRSS` (now).
+fn proc_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    proc_kb(pid, "VmHWM:")
 }
 
 #[test]
@@ -439,7 +440,12 @@ fn twenty_uploads_at_once_all_complete_and_the_page_stays_responsive() {
     // While they run, the page and a status are asked for again and again.
     let mut latencies_ms = Vec::new();
     let mut ended = 0;
+    // Resident memory while the jobs run, by how many had ended: flat means it does not grow
+    // with the number of clips done.
+    let mut rss_by_quarter = [0u64; 4];
     while ended < ids.len() {
+        let quarter = (4 * ended / ids.len()).min(3);
+        rss_by_quarter[quarter] = rss_by_quarter[quarter].max(proc_kb(server.pid(), "VmRSS:").unwrap_or(0));
         for url in [format!("{base}/"), format!("{base}/api/clips/{}", ids[ids.len() / 2])] {
             let t = Instant::now();
             assert_eq!(get(&url, &[]).0, 200);
@@ -460,6 +466,9 @@ fn twenty_uploads_at_once_all_complete_and_the_page_stays_responsive() {
     assert!(failed.is_empty(), "all complete: {failed:?}");
     latencies_ms.sort_by(f64::total_cmp);
     let p95 = latencies_ms[(latencies_ms.len() * 95 / 100).min(latencies_ms.len() - 1)];
+    println!("resident memory (max) while 0-5, 5-10, 10-15, 15-20 clips had ended: {rss_by_quarter:?} kB");
+    let (first, last) = (rss_by_quarter[0].max(1), rss_by_quarter[3]);
+    assert!(last < first + first / 2, "memory grew with the clips done: {rss_by_quarter:?} kB");
     println!(
         "20 uploads, -j 2, --no-video: all done in {:.0} s; page/status latency under load: median {:.1} ms, p95 {:.1} ms ({} requests); peak RSS {} kB (idle {} kB)",
         t0.elapsed().as_secs_f64(),
@@ -561,4 +570,26 @@ fn a_stopped_server_puts_its_running_clip_back_in_the_queue() {
     let server = Server::start(&data, "127.0.0.1:0", &["-j", "1", "--no-video"]);
     let end = wait_ended(&server.base, &id, Duration::from_secs(300));
     assert_eq!(end["status"], "done", "{end}");
+}
+
+#[test]
+fn an_iphone_style_hevc_mov_is_analysed() {
+    let Some(clip) = common::clip("posereader_nico.mp4") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    // HEVC in a .MOV with the 'hvc1' tag, as iPhones record.
+    let mov = dir.path().join("IMG_0001.MOV");
+    let enc = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-c:v", "libx265", "-tag:v", "hvc1", "-crf", "26", "-an", "-x265-params", "log-level=error"])
+        .arg(&mov)
+        .status()
+        .expect("ffmpeg");
+    assert!(enc.success(), "ffmpeg with libx265 (Debian's ffmpeg has it)");
+    let server = Server::start(&dir.path().join("data"), "127.0.0.1:0", &["-j", "1", "--no-video"]);
+    let (status, v) = upload(&server.base, "IMG_0001.MOV", &read(&mov), &[]);
+    assert_eq!(status, 202, "{v}");
+    let end = wait_ended(&server.base, v["id"].as_str().expect("id"), Duration::from_secs(120));
+    assert_eq!(end["status"], "done", "{end}");
+    assert_eq!(end["reps"], 1, "{end}");
 }
