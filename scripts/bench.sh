@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# Side-by-side throughput: formcheck (release build) vs MediaPipe 0.10.14's Python pose pipeline,
-# on the same clip, one right after the other. Prints the frames/s figures and their ratios.
-# Usage: scripts/bench.sh [CLIP]
-#   default CLIP: ${FORMCHECK_CLIPS_DIR:-../shared/clips}/gymapp_deadlift_1080p60.mp4 (relative to the project root)
-# MediaPipe runs from a venv at PROJECT/.venv-bench, created and filled on first use (needs PyPI).
-# Exits non-zero only when something fails; the ratio itself never fails the script.
+# formcheck against MediaPipe 0.10.14's Python pose pipeline, whole processes, on this machine.
+#
+#   scripts/bench.sh [CLIP]            one clip: formcheck as shipped, formcheck --pose-hz 0 (the
+#                                      pose model on every frame, like MediaPipe) and MediaPipe,
+#                                      RUNS times each (default 3), alternated, medians reported
+#   scripts/bench.sh --batch [N]       a coach's batch: N dev clips (default 12), formcheck
+#                                      `analyze --no-video` with its default -j against MediaPipe
+#                                      over the same clips as two parallel processes
+#
+# Every run is timed by /usr/bin/time: wall seconds and CPU seconds (user + system, the process's
+# own accounting, all threads and children). Printed: wall time, frames/s, CPU seconds per frame
+# (batch: clips per hour and CPU seconds per clip) and the ratios against MediaPipe. The default
+# CLIP is ${FORMCHECK_CLIPS_DIR:-../shared/clips}/gymapp_deadlift_1080p60.mp4. MediaPipe runs from a
+# venv at PROJECT/.venv-bench, created and filled on first use (needs PyPI). The machine is
+# shared and noisy: runs alternate so that drift hits all three alike; compare ratios, not
+# absolute figures across days. Exits non-zero only when something fails, never on a ratio.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-CLIP=${1:-${FORMCHECK_CLIPS_DIR:-../shared/clips}/gymapp_deadlift_1080p60.mp4}
-[[ -f $CLIP ]] || { echo "bench: no such clip: $CLIP" >&2; exit 2; }
+RUNS=${RUNS:-3}
+CLIPS_DIR=${FORMCHECK_CLIPS_DIR:-../shared/clips}
+MODE=single
+if [[ ${1:-} == --batch ]]; then
+    MODE=batch
+    N=${2:-12}
+else
+    CLIP=${1:-$CLIPS_DIR/gymapp_deadlift_1080p60.mp4}
+    [[ -f $CLIP ]] || { echo "bench: no such clip: $CLIP" >&2; exit 2; }
+fi
+command -v /usr/bin/time >/dev/null || { echo "bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 # --- MediaPipe venv -------------------------------------------------------------------------
 # mediapipe 0.10.14 needs numpy<2. It declares opencv-contrib-python, which would install a second
@@ -27,31 +46,67 @@ if ! "$PY" -c 'import cv2, mediapipe as m; assert m.__version__ == "0.10.14"' 2>
     "$PY" -m pip install -q --disable-pip-version-check --no-deps 'mediapipe==0.10.14'
 fi
 
-# --- formcheck ---------------------------------------------------------------------------
-# Twice: as shipped (the pose model at most 30 times a second of the clip, frames between
-# interpolated, the plate on every frame) and with the model on every frame, as MediaPipe does.
 cargo build --release -q
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-echo "== formcheck: $CLIP"
-target/release/formcheck analyze "$CLIP" -o "$OUT/default" --timings --no-video | tee "$OUT/formcheck.txt"
-FC=$(awk '/end to end/ { print $4; exit }' "$OUT/formcheck.txt")
-[[ -n $FC ]] || { echo "bench: no 'end to end' line from formcheck" >&2; exit 1; }
-echo "== formcheck --pose-hz 0 (pose model on every frame): $CLIP"
-target/release/formcheck analyze "$CLIP" -o "$OUT/every" --timings --no-video --pose-hz 0 | tee "$OUT/formcheck0.txt"
-FC0=$(awk '/end to end/ { print $4; exit }' "$OUT/formcheck0.txt")
-[[ -n $FC0 ]] || { echo "bench: no 'end to end' line from formcheck --pose-hz 0" >&2; exit 1; }
 
-# --- MediaPipe ------------------------------------------------------------------------------
-echo "== mediapipe: $CLIP"
-# MediaPipe's C++ log chatter goes to a file, shown only if the run fails.
-MP_LINE=$("$PY" scripts/bench_mediapipe.py "$CLIP" 2>"$OUT/mediapipe.log") || { cat "$OUT/mediapipe.log" >&2; exit 1; }
-echo "$MP_LINE"
-MP=$(awk '{ print $(NF-1) }' <<<"$MP_LINE")
+# timed NAME CMD...: runs CMD under /usr/bin/time, appends "wall cpu" to $OUT/NAME.times;
+# the command's own output goes to $OUT/NAME.log (shown if it fails).
+timed() {
+    local name=$1; shift
+    if ! /usr/bin/time -f '%e %U %S' -o "$OUT/$name.t" "$@" >"$OUT/$name.log" 2>&1; then
+        cat "$OUT/$name.log" >&2; echo "bench: $name failed" >&2; exit 1
+    fi
+    awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$OUT/$name.t" >>"$OUT/$name.times"
+}
+# median FILE COLUMN
+median() { sort -g -k"$2","$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# --- Summary --------------------------------------------------------------------------------
-echo "== summary"
-printf 'formcheck:               %s frames/s\nformcheck --pose-hz 0:   %s frames/s\nmediapipe:               %s frames/s\n' "$FC" "$FC0" "$MP"
-awk -v a="$FC" -v a0="$FC0" -v b="$MP" 'BEGIN {
-    if (b > 0) { printf "ratio formcheck/mediapipe: %.2fx (every frame: %.2fx)\n", a / b, a0 / b }
-    else print "ratio formcheck/mediapipe: n/a" }'
+if [[ $MODE == single ]]; then
+    FRAMES=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$CLIP")
+    echo "== $CLIP: $FRAMES frames; $RUNS runs each, alternated"
+    for r in $(seq "$RUNS"); do
+        timed fc target/release/formcheck analyze "$CLIP" -o "$OUT/fc$r" --no-video -q
+        timed fc0 target/release/formcheck analyze "$CLIP" -o "$OUT/fc0$r" --no-video -q --pose-hz 0
+        timed mp "$PY" scripts/bench_mediapipe.py "$CLIP"
+        echo "  run $r: formcheck $(tail -1 "$OUT/fc.times"), --pose-hz 0 $(tail -1 "$OUT/fc0.times"), mediapipe $(tail -1 "$OUT/mp.times") (wall s, CPU s)"
+    done
+    target/release/formcheck analyze "$CLIP" -o "$OUT/timings" --no-video --timings | sed -n '/end to end/,/writing outputs/p'
+    echo "== medians (whole processes, start-up included)"
+    printf '%-24s %8s %10s %14s %10s %10s\n' "" "wall s" "frames/s" "CPU ms/frame" "wall vs MP" "CPU vs MP"
+    MPW=$(median "$OUT/mp.times" 1); MPC=$(median "$OUT/mp.times" 2)
+    for name in fc fc0 mp; do
+        W=$(median "$OUT/$name.times" 1); C=$(median "$OUT/$name.times" 2)
+        label=$([[ $name == fc ]] && echo "formcheck" || { [[ $name == fc0 ]] && echo "formcheck --pose-hz 0" || echo "mediapipe"; })
+        awk -v l="$label" -v w="$W" -v c="$C" -v f="$FRAMES" -v mw="$MPW" -v mc="$MPC" 'BEGIN {
+            printf "%-24s %8.2f %10.1f %14.1f %9.2fx %9.2fx\n", l, w, f / w, 1000 * c / f, mw / w, c / mc }'
+    done
+    echo "(wall vs MP: how many times faster than MediaPipe; CPU vs MP: CPU per frame as a share of MediaPipe's)"
+else
+    mapfile -t CLIPS < <(find "$CLIPS_DIR" -maxdepth 1 -name '*.mp4' | sort | head -n "$N")
+    [[ ${#CLIPS[@]} -gt 0 ]] || { echo "bench: no clips in $CLIPS_DIR" >&2; exit 2; }
+    FRAMES=0
+    for c in "${CLIPS[@]}"; do
+        FRAMES=$((FRAMES + $(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$c")))
+    done
+    HALF=$(( (${#CLIPS[@]} + 1) / 2 ))
+    echo "== batch of ${#CLIPS[@]} clips ($FRAMES frames); $RUNS runs each, alternated"
+    for r in $(seq "$RUNS"); do
+        timed fcb target/release/formcheck analyze "${CLIPS[@]}" -o "$OUT/batch$r" --no-video -q
+        # Two MediaPipe processes over the two halves of the list, both waited for.
+        timed mpb bash -c 'py=$1 half=$2; shift 2
+            "$py" scripts/bench_mediapipe.py "${@:1:half}" & a=$!
+            "$py" scripts/bench_mediapipe.py "${@:half+1}" & b=$!
+            wait "$a" && wait "$b"' _ "$PY" "$HALF" "${CLIPS[@]}"
+        echo "  run $r: formcheck $(tail -1 "$OUT/fcb.times"), mediapipe x2 $(tail -1 "$OUT/mpb.times") (wall s, CPU s)"
+    done
+    echo "== medians"
+    MW=$(median "$OUT/mpb.times" 1); MC=$(median "$OUT/mpb.times" 2)
+    for name in fcb mpb; do
+        W=$(median "$OUT/$name.times" 1); C=$(median "$OUT/$name.times" 2)
+        label=$([[ $name == fcb ]] && echo "formcheck (-j default)" || echo "mediapipe (2 processes)")
+        awk -v l="$label" -v w="$W" -v c="$C" -v n="${#CLIPS[@]}" -v f="$FRAMES" -v mw="$MW" -v mc="$MC" 'BEGIN {
+            printf "%-24s %8.1f s wall  %7.0f clips/hour  %6.2f CPU s/clip  %6.1f CPU ms/frame  %5.2fx MP clips/hour  %5.2fx MP CPU\n",
+                   l, w, 3600 * n / w, c / n, 1000 * c / f, mw / w, c / mc }'
+    done
+fi
