@@ -125,8 +125,20 @@ fn number(field: &'static str, text: &str, range: std::ops::RangeInclusive<f64>)
     }
 }
 
-async fn text(field: Field<'_>) -> Result<String, UploadError> {
-    field.text().await.map_err(|e| UploadError::Malformed(e.body_text()))
+/// Longest text field read (bytes): the form's text fields are a name and two numbers.
+const MAX_TEXT_FIELD_BYTES: usize = 1024;
+
+/// A text field, read chunk by chunk so that an oversized one is refused, never held.
+async fn text(mut field: Field<'_>) -> Result<String, UploadError> {
+    let name = field.name().unwrap_or("field").to_string();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| UploadError::Malformed(e.body_text()))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_TEXT_FIELD_BYTES {
+            return Err(UploadError::Malformed(format!("the form field '{name}' is too long")));
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| UploadError::Malformed(format!("the form field '{name}' is not text")))
 }
 
 /// Reads the form, streaming the clip into `tmp_dir`.

@@ -311,6 +311,11 @@ fn bad_uploads_get_the_one_line_reasons_and_leave_nothing() {
             assert!(error.contains(want_text) && !error.contains('\n'), "{name}: {error:?}");
         }
     }
+    // A text field too long to be a name is refused without being held.
+    let long = "x".repeat(5000);
+    let (status, v) = upload(base, "named.mp4", &real, &[("athlete", &long)]);
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap_or("").contains("'athlete' is too long"), "{v}");
     assert_eq!(std::fs::read_dir(server.data.join("tmp")).expect("tmp").count(), 0, "no partial upload left");
 }
 
