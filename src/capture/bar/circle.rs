@@ -259,15 +259,31 @@ impl CircleFinder {
         self.acc.clear();
         self.acc.resize(n * n, 0.0);
         let steps = ((s.r_max_px - s.r_min_px) / cell).ceil().max(0.0) as usize + 1;
+        let nf = n as f64;
         for p in &self.pts {
             for sign in [-1.0f64, 1.0] {
-                for k in 0..steps {
-                    let r = (s.r_min_px + k as f64 * cell).min(s.r_max_px);
-                    let cx = p.x as f64 + sign * r * p.ux as f64;
-                    let cy = p.y as f64 + sign * r * p.uy as f64;
-                    if let Some(i) = grid.index(cx, cy) {
-                        self.acc[i] += 1.0;
+                // The radii step by one cell, so in cell units a vote moves by the unit gradient
+                // per step: walk the line instead of placing each vote afresh, and only over
+                // the steps whose votes can land in the grid. The last radius is clamped to
+                // the range's end, so it is placed on its own.
+                let (dx, dy) = (sign * p.ux as f64, sign * p.uy as f64);
+                let gx0 = (p.x as f64 + sign * s.r_min_px * p.ux as f64 - grid.x0) / cell;
+                let gy0 = (p.y as f64 + sign * s.r_min_px * p.uy as f64 - grid.y0) / cell;
+                let (lo_x, hi_x) = steps_inside(gx0, dx, nf);
+                let (lo_y, hi_y) = steps_inside(gy0, dy, nf);
+                let lo = lo_x.max(lo_y).max(0.0) as usize;
+                let hi = (hi_x.min(hi_y).min((steps - 1) as f64)).max(-1.0);
+                if hi >= 0.0 {
+                    for k in lo..(hi as usize + 1).min(steps - 1) {
+                        let (gx, gy) = (gx0 + k as f64 * dx, gy0 + k as f64 * dy);
+                        if gx >= 0.0 && gy >= 0.0 && gx < nf && gy < nf {
+                            self.acc[gy as usize * n + gx as usize] += 1.0;
+                        }
                     }
+                }
+                let r = (s.r_min_px + (steps - 1) as f64 * cell).min(s.r_max_px);
+                if let Some(i) = grid.index(p.x as f64 + sign * r * p.ux as f64, p.y as f64 + sign * r * p.uy as f64) {
+                    self.acc[i] += 1.0;
                 }
             }
         }
@@ -512,6 +528,16 @@ impl CircleFinder {
             .count();
         inside as f64 / 64.0
     }
+}
+
+/// The steps `k` (as a closed range, one step of margin either side for rounding) at which
+/// `g0 + k * d` lies in `[0, n)`; an empty range has its low end above its high end.
+fn steps_inside(g0: f64, d: f64, n: f64) -> (f64, f64) {
+    if d.abs() < 1e-12 {
+        return if g0 >= 0.0 && g0 < n { (f64::NEG_INFINITY, f64::INFINITY) } else { (1.0, 0.0) };
+    }
+    let (a, b) = ((0.0 - g0) / d, (n - g0) / d);
+    (a.min(b).floor() - 1.0, a.max(b).ceil() + 1.0)
 }
 
 /// The accumulator's square grid of candidate centres, in frame pixels.
