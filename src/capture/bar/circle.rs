@@ -87,6 +87,8 @@ pub(super) struct CircleFinder {
     acc_smooth: Vec<f32>,
     peaks: Vec<(f32, usize)>,
     hist: Vec<f32>,
+    /// Support of each ring of the histogram, for one candidate.
+    ring_support: Vec<f64>,
     /// The search region stretched horizontally, for plates seen as upright ellipses.
     stretched: core::Mat,
     /// The edge window in frame pixels.
@@ -392,23 +394,25 @@ impl CircleFinder {
         };
         let first = ((s.r_min_px - r0).round() as usize).min(bins - 1);
         let last = ((s.r_max_px - r0).round() as usize).min(bins - 1);
-        let mut best = 0.0f64;
-        for i in first..=last {
-            best = best.max(support(i, &self.hist, self));
-        }
-        if best <= 0.0 {
-            return None;
-        }
+        // Each ring's support once (the search below compares every ring with its neighbours).
+        let mut rings = std::mem::take(&mut self.ring_support);
+        rings.clear();
+        rings.extend((first..=last).map(|i| support(i, &self.hist, self)));
+        let best = rings.iter().copied().fold(0.0f64, f64::max);
         // Outermost ring that is a local maximum of support and strong enough.
-        for i in (first..=last).rev() {
-            let v = support(i, &self.hist, self);
-            let left = if i > first { support(i - 1, &self.hist, self) } else { 0.0 };
-            let right = if i < last { support(i + 1, &self.hist, self) } else { 0.0 };
-            if v >= s.outer_ring_share * best && v >= left && v >= right {
-                return Some(r0 + i as f64);
-            }
-        }
-        None
+        let found = (best > 0.0)
+            .then(|| {
+                (0..rings.len()).rev().find(|&j| {
+                    let v = rings[j];
+                    let left = if j > 0 { rings[j - 1] } else { 0.0 };
+                    let right = rings.get(j + 1).copied().unwrap_or(0.0);
+                    v >= s.outer_ring_share * best && v >= left && v >= right
+                })
+            })
+            .flatten()
+            .map(|j| r0 + (first + j) as f64);
+        self.ring_support = rings;
+        found
     }
 
     /// Geometric least-squares circle fit to the radially-oriented edge pixels within a band of
@@ -519,15 +523,26 @@ impl CircleFinder {
         let rc = &self.rect;
         let (x0, y0) = (rc.x as f64 + 2.0, rc.y as f64 + 2.0);
         let (x1, y1) = ((rc.x + rc.width - 3) as f64, (rc.y + rc.height - 3) as f64);
-        let inside = (0..64)
-            .filter(|&k| {
-                let a = std::f64::consts::TAU * k as f64 / 64.0;
-                let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+        let inside = unit_circle_64()
+            .iter()
+            .filter(|&&(c, sn)| {
+                let (x, y) = (cx + r * c, cy + r * sn);
                 x >= x0 && x <= x1 && y >= y0 && y <= y1
             })
             .count();
         inside as f64 / 64.0
     }
+}
+
+/// Cosine and sine of 64 equally spaced angles, computed once.
+fn unit_circle_64() -> &'static [(f64, f64); 64] {
+    static TABLE: std::sync::OnceLock<[(f64, f64); 64]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|k| {
+            let a = std::f64::consts::TAU * k as f64 / 64.0;
+            (a.cos(), a.sin())
+        })
+    })
 }
 
 /// The steps `k` (as a closed range, one step of margin either side for rounding) at which
