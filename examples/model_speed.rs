@@ -60,7 +60,9 @@ fn main() -> anyhow::Result<()> {
             b.with_optimization_level(GraphOptimizationLevel::All)?.with_disabled_optimizers("NchwcTransformer")
         }),
         ("all + flush-to-zero", |b| b.with_optimization_level(GraphOptimizationLevel::All)?.with_flush_to_zero()),
-        ("all, no memory pattern", |b| b.with_optimization_level(GraphOptimizationLevel::All)?.with_memory_pattern(false)),
+        ("all, no memory pattern", |b| {
+            b.with_optimization_level(GraphOptimizationLevel::All)?.with_memory_pattern(false)
+        }),
         ("basic", |b| b.with_optimization_level(GraphOptimizationLevel::Level1)),
     ];
     let mut sessions = Vec::new();
