@@ -141,8 +141,22 @@ async fn text(mut field: Field<'_>) -> Result<String, UploadError> {
     String::from_utf8(bytes).map_err(|_| UploadError::Malformed(format!("the form field '{name}' is not text")))
 }
 
-/// Reads the form, streaming the clip into `tmp_dir`.
+/// Reads the form, streaming the clip into `tmp_dir`. A refused form is read to its end before
+/// the refusal is answered: a client still sending (a phone, mid-way through a large clip) would
+/// otherwise see its connection broken and never the reason.
 pub async fn receive(mut form: Multipart, tmp_dir: &Path, limit_bytes: u64) -> Result<Upload, UploadError> {
+    let result = read_form(&mut form, tmp_dir, limit_bytes).await;
+    if result.is_err() {
+        // The rest is read and thrown away chunk by chunk, never held; the server's body limit
+        // bounds it, and a form that no longer parses ends it.
+        while let Ok(Some(mut field)) = form.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn read_form(form: &mut Multipart, tmp_dir: &Path, limit_bytes: u64) -> Result<Upload, UploadError> {
     let (mut athlete, mut plate_mm, mut load_kg) = (String::new(), None, None);
     let mut file: Option<(TempUpload, String, String, String, u64)> = None;
     while let Some(mut field) = form.next_field().await.map_err(|e| UploadError::Malformed(e.body_text()))? {

@@ -498,6 +498,13 @@ fn the_uploads_stay_on_disk_not_in_memory() {
     println!("peak RSS before {before} kB, after a refused 50.3 MB upload {after} kB");
     assert!(after < before + 30 * 1024, "the upload was held in memory: {before} -> {after} kB");
     assert_eq!(std::fs::read_dir(server.data.join("tmp")).expect("tmp").count(), 0);
+    // Refused at its first field while 40 MB are still to come: the client still gets the
+    // reason, not a broken connection (the server reads the rest before it answers).
+    let long = "x".repeat(5000);
+    let (status, v) = upload(&server.base, "named.mp4", &big[..40 << 20], &[("athlete", &long)]);
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"].as_str().unwrap_or("").contains("'athlete' is too long"), "{v}");
+    assert_eq!(std::fs::read_dir(server.data.join("tmp")).expect("tmp").count(), 0);
     let mut r = agent().get(&format!("{}/healthz", server.base)).call().expect("healthz");
     let mut s = String::new();
     r.body_mut().as_reader().read_to_string(&mut s).expect("body");
