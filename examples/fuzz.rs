@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use formcheck::testkit::fuzzing::{self, FuzzError, Target, SET_SEPARATOR};
+use formcheck::testkit::thread_cpu_s;
 
 const SLOW: Duration = Duration::from_secs(2);
 const HANG: Duration = Duration::from_secs(20);
@@ -340,12 +341,6 @@ fn read_dir_files(dir: &Path) -> Vec<Vec<u8>> {
         std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     paths.sort();
     paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
-}
-
-/// CPU time of this thread in seconds (Linux), so that a slow input is told from a busy machine.
-fn thread_cpu_s() -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(text.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

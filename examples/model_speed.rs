@@ -19,12 +19,9 @@ use ort::value::Tensor;
 type Builder = ort::session::builder::SessionBuilder;
 type Build = fn(Builder) -> Result<Builder, ort::Error<Builder>>;
 
+/// This thread's CPU seconds (NaN where they cannot be read).
 fn thread_cpu_s() -> f64 {
-    // /proc/thread-self/schedstat: nanoseconds on the CPU, first field.
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
-        .map_or(f64::NAN, |ns| ns * 1e-9)
+    formcheck::testkit::thread_cpu_s().unwrap_or(f64::NAN)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -33,8 +33,7 @@ pub struct AnalyzeArgs {
     /// Look for clips in sub-folders of the folders given.
     #[arg(short, long)]
     pub recursive: bool,
-    /// Clips analysed at once (default: one per core; each clip's decoding, pose and plate
-    /// threads overlap but keep about 1.3 cores busy, so one per two cores left a third idle).
+    /// Clips analysed at once (default: one per core).
     #[arg(short = 'j', long = "jobs")]
     pub jobs: Option<usize>,
     /// Skip the annotated video (much faster).
@@ -122,10 +121,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         args.slowmo_factor,
         paths.landmark.display()
     );
-    let workers = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, jobs.len().max(1));
+    let workers = args.jobs.unwrap_or_else(crate::batch::default_jobs).clamp(1, jobs.len().max(1));
     let ui = Ui::new(args.quiet, args.json, jobs.len() as u64);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, ClipOutcome)>> = Mutex::new(Vec::new());

@@ -21,7 +21,7 @@ pub struct ServeArgs {
     /// Folder for the database, the uploaded clips and their outputs.
     #[arg(long = "data", default_value = "formcheck-data")]
     pub data_dir: PathBuf,
-    /// Clips analysed at once (default: one per two cores).
+    /// Clips analysed at once (default: one per core).
     #[arg(short = 'j', long = "jobs")]
     pub jobs: Option<usize>,
     /// Largest upload accepted, in MB (a minute of 1080p60 from an iPhone is 90-180 MB).
@@ -69,7 +69,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let opts = ServeOptions {
         addr: args.addr,
         data_dir: args.data_dir.clone(),
-        jobs: args.jobs.unwrap_or_else(|| (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)),
+        jobs: args.jobs.unwrap_or_else(crate::batch::default_jobs),
         max_upload_bytes: args.max_upload_mb << 20,
         keep_days: args.keep_days,
         token,

@@ -6,3 +6,10 @@
 
 pub mod fuzzing;
 pub mod synth;
+
+/// CPU time of the calling thread in seconds (Linux, `/proc/thread-self/schedstat`), for the
+/// fuzzer's slow-input check and the benchmarks; `None` where it cannot be read.
+pub fn thread_cpu_s() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    Some(text.split_whitespace().next()?.parse::<f64>().ok()? * 1e-9)
+}

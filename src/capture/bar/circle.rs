@@ -400,17 +400,13 @@ impl CircleFinder {
         rings.extend((first..=last).map(|i| support(i, &self.hist, self)));
         let best = rings.iter().copied().fold(0.0f64, f64::max);
         // Outermost ring that is a local maximum of support and strong enough.
-        let found = (best > 0.0)
-            .then(|| {
-                (0..rings.len()).rev().find(|&j| {
-                    let v = rings[j];
-                    let left = if j > 0 { rings[j - 1] } else { 0.0 };
-                    let right = rings.get(j + 1).copied().unwrap_or(0.0);
-                    v >= s.outer_ring_share * best && v >= left && v >= right
-                })
-            })
-            .flatten()
-            .map(|j| r0 + (first + j) as f64);
+        let strong_local_max = |j: usize| {
+            let left = if j > 0 { rings[j - 1] } else { 0.0 };
+            let right = rings.get(j + 1).copied().unwrap_or(0.0);
+            rings[j] >= s.outer_ring_share * best && rings[j] >= left && rings[j] >= right
+        };
+        let found = if best > 0.0 { (0..rings.len()).rev().find(|&j| strong_local_max(j)) } else { None };
+        let found = found.map(|j| r0 + (first + j) as f64);
         self.ring_support = rings;
         found
     }
