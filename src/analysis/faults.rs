@@ -4,7 +4,7 @@
 
 use crate::analysis::config::{FaultsConfig, SetConfig};
 use crate::analysis::kinematics::hidden_by_plate;
-use crate::analysis::metrics::RepMetrics;
+use crate::analysis::metrics::{RepMetrics, OUTLINE_TO_SHOULDERS_T};
 use crate::analysis::reps::Rep;
 
 /// How much a finding matters.
@@ -136,16 +136,21 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
         }
     };
     let fb = rep.floor_break_s;
-    // The back's outline: high when it was there on most of the setup.
+    // The back's outline: high when it was there on most of the setup and reached the shoulders;
+    // a back whose top was covered (a hood, hair) was measured on less than itself: medium.
     let outline = match m.outline_seen_setup_frac {
-        f if f >= 0.8 => Confidence::High,
+        f if f >= 0.8 && m.outline_top_setup_t.is_some_and(|t| t >= OUTLINE_TO_SHOULDERS_T) => Confidence::High,
         f if f >= 0.5 => Confidence::Medium,
         _ => Confidence::Low,
     };
+    // Rounded at setup, or bent round by the load between the floor and the knees (the pull's
+    // median: one noisy frame does not make it).
     let c = &cfg.rounded_lower_back;
-    add("rounded_lower_back", outline, fb, m.lumbar_flexion_setup_deg, "deg", &|v| {
-        grade_high(v, c.warn_deg, c.fault_deg)
-    });
+    let lumbar = match (m.lumbar_flexion_setup_deg, m.lumbar_flexion_pull_deg) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    add("rounded_lower_back", outline, fb, lumbar, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
     // Thoracic rounding is common and often tolerated while it holds still: a warning, and a
     // fault only when it grows under the load.
     let c = &cfg.rounded_upper_back;
@@ -315,6 +320,49 @@ mod tests {
         assert_eq!(grade_high(25.0, 10.0, 20.0), Some((Severity::Fault, 20.0)));
         assert_eq!(grade_low(150.0, 165.0, 155.0), Some((Severity::Fault, 155.0)));
         assert_eq!(grade_low(170.0, 165.0, 155.0), None);
+    }
+
+    fn rep() -> Rep {
+        Rep {
+            index: 1,
+            start_s: 0.0,
+            floor_break_s: 1.0,
+            knee_pass_s: Some(1.3),
+            lockout_s: 1.8,
+            descent_s: 2.2,
+            end_s: 3.0,
+            frames: Default::default(),
+            bar_floor_torso: 0.3,
+            bar_top_torso: 1.5,
+            descent_complete: true,
+        }
+    }
+
+    fn back_findings(m: &RepMetrics) -> Vec<(&'static str, Severity, Confidence)> {
+        let cfg = crate::analysis::config::Config::default().faults;
+        let ev = Evidence { bar_from_plate: true, reliable: true, frame_interval_s: 1.0 / 30.0 };
+        rep_faults(&rep(), m, &cfg, ev)
+            .into_iter()
+            .filter(|f| f.code.starts_with("rounded"))
+            .map(|f| (f.code, f.severity, f.confidence))
+            .collect()
+    }
+
+    #[test]
+    fn a_back_bent_by_the_load_is_rounded_and_a_covered_one_is_at_most_a_warning() {
+        let flat_setup = RepMetrics {
+            lumbar_flexion_setup_deg: Some(4.0),
+            outline_seen_setup_frac: 1.0,
+            outline_top_setup_t: Some(1.0),
+            ..Default::default()
+        };
+        assert!(back_findings(&flat_setup).is_empty());
+        // Set flat, rounded by the load from the floor to the knees.
+        let bent = RepMetrics { lumbar_flexion_pull_deg: Some(25.0), ..flat_setup.clone() };
+        assert_eq!(back_findings(&bent), vec![("rounded_lower_back", Severity::Fault, Confidence::High)]);
+        // The same reading with a hood over the top of the back: measured on less than the back.
+        let hooded = RepMetrics { outline_top_setup_t: Some(0.82), ..bent };
+        assert_eq!(back_findings(&hooded), vec![("rounded_lower_back", Severity::Warn, Confidence::Medium)]);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Kinematics {
     /// The upper back's own bend: the outline's thoracic third against the part below it,
     /// positive = rounded (see [`upper_back_bend_deg`]).
     pub upper_back_bend_deg: Vec<Option<f64>>,
+    /// How far up the hip->shoulder axis the outline is the back's (1 = to the shoulders; less
+    /// where a hood, hair or the neck covers the top of the back): see [`back_top`].
+    pub back_top_t: Vec<Option<f64>>,
     /// Incline of the upper half of the back's outline (the silhouette's edge, not the joints),
     /// degrees from vertical, positive forward: the trunk's line where the plate hides the hips.
     pub back_line_incline_deg: Vec<Option<f64>>,
@@ -113,19 +116,50 @@ fn inner_angle_deg(at: P2, a: P2, b: P2) -> f64 {
     signed_angle_deg(a - at, b - at).abs()
 }
 
+/// Where the back's outline stops being the back, searched from this far up the hip->shoulder
+/// axis: below it the outline is the lumbar and thoracic spine whatever the clothing.
+const BACK_TOP_SEARCH_FROM_T: f64 = 0.7;
+/// An outline that turns outward by this much (hip-shoulder lengths) above its narrowest point
+/// near the shoulders has left the back: it runs onto a hood, hair or the neck. The back's own
+/// outline near the shoulders stays level or falls toward the shoulder (it falls more the rounder
+/// the upper back); hoods measured 0.06-0.09 on the development clips, the traps of a bare neck
+/// 0.03-0.04. Either side of this the reading of a neutral back stays neutral (a hood read as
+/// back makes a rounded back look arched, by 10 deg or more).
+const BACK_TOP_OUTWARD_L: f64 = 0.05;
+
+/// Index of the outline's last sample on the back: the narrowest point in the outline's top part
+/// when the outline turns outward beyond it by [`BACK_TOP_OUTWARD_L`], else the last sample.
+pub fn back_top(widths: &[Option<f64>]) -> usize {
+    let n = widths.len();
+    let from = ((n.saturating_sub(1)) as f64 * BACK_TOP_SEARCH_FROM_T).ceil() as usize;
+    let seen = || (from..n).filter_map(|i| Some((i, widths[i]?)));
+    // The first of equal minima, so the back never ends later than its narrowest point.
+    let Some((notch, narrowest)) = seen().reduce(|a, b| if b.1 < a.1 { b } else { a }) else {
+        return n.saturating_sub(1);
+    };
+    let outward = seen().filter(|&(i, _)| i > notch).map(|(_, w)| w - narrowest).fold(0.0, f64::max);
+    if outward >= BACK_TOP_OUTWARD_L {
+        notch
+    } else {
+        n.saturating_sub(1)
+    }
+}
+
 /// The back-bend measure validated by the prototype (`reference/back_outline_reference.py`):
-/// straight lines fitted to the outline's lower half (t <= 0.5) and upper half (t >= 0.5), width
-/// in hip-shoulder units against position t along the hip->shoulder axis; the bend is the angle
-/// between them, positive when the back is convex (rounded). Needs 70 % of the outline and three
-/// points in each half.
+/// straight lines fitted to the outline's lower half and upper half, width in hip-shoulder units
+/// against position t along the hip->shoulder axis; the bend is the angle between them, positive
+/// when the back is convex (rounded). The outline ends at [`back_top`] (the prototype's whole
+/// axis when nothing covers the top of the back). Needs 70 % of the outline and three points in
+/// each half.
 pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     let n = widths.len();
     if n < 7 || !mostly_seen(widths) {
         return None;
     }
-    let half = (n - 1) / 2;
+    let top = back_top(widths);
+    let half = top / 2;
     let lo = line_slope(widths, 0, half + 1)?;
-    let hi = line_slope(widths, half, n)?;
+    let hi = line_slope(widths, half, top + 1)?;
     Some((lo.atan() - hi.atan()).to_degrees())
 }
 
@@ -153,18 +187,20 @@ fn line_slope(widths: &[Option<f64>], a: usize, b: usize) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// The thoracic bend: lines fitted to the outline's middle third and its top third (toward the
-/// shoulders), the angle between them, positive when convex (the upper back rounds over). The
-/// lower back does not enter it, so a rounded upper back over a flat lower back reads here and
-/// not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
+/// The thoracic bend: lines fitted to the middle third and the top third of the outline up to
+/// [`back_top`] (toward the shoulders), the angle between them, positive when convex (the upper
+/// back rounds over). The lower back does not enter it, so a rounded upper back over a flat lower
+/// back reads here and not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
 pub fn upper_back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
     let n = widths.len();
     if n < 9 || !mostly_seen(widths) {
         return None;
     }
-    let mid = line_slope(widths, n / 3, 2 * n / 3 + 1)?;
-    let top = line_slope(widths, 2 * n / 3, n)?;
-    Some((mid.atan() - top.atan()).to_degrees())
+    let top = back_top(widths);
+    let len = top + 1;
+    let mid = line_slope(widths, len / 3, 2 * len / 3 + 1)?;
+    let upper = line_slope(widths, 2 * len / 3, len)?;
+    Some((mid.atan() - upper.atan()).to_degrees())
 }
 
 /// Computes the per-frame series of a cleaned track and its bar.
@@ -216,6 +252,7 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         neck_extension_deg: vec![None; n],
         back_bend_deg: vec![None; n],
         upper_back_bend_deg: vec![None; n],
+        back_top_t: vec![None; n],
         back_line_incline_deg: vec![None; n],
         bar_height_torso: vec![None; n],
         hip_height_torso: vec![None; n],
@@ -254,8 +291,10 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         if let Some(b) = track.back[i].as_ref() {
             k.back_bend_deg[i] = back_bend_deg(&b.widths);
             k.upper_back_bend_deg[i] = upper_back_bend_deg(&b.widths);
-            k.back_line_incline_deg[i] = line_slope(&b.widths, b.widths.len() / 2, b.widths.len())
-                .map(|m| b.axis_incline_deg - m.atan().to_degrees());
+            let top = back_top(&b.widths);
+            k.back_line_incline_deg[i] =
+                line_slope(&b.widths, top / 2, top + 1).map(|m| b.axis_incline_deg - m.atan().to_degrees());
+            k.back_top_t[i] = Some(top as f64 / (b.widths.len().max(2) - 1) as f64);
         }
         k.bar_height_torso[i] = height(wrist[i]);
         k.hip_height_torso[i] = height(hip[i]);
@@ -308,6 +347,38 @@ mod tests {
         assert!((back_bend_deg(&kinked).expect("bend") - 30.0).abs() < 1e-6);
         let sparse: Vec<Option<f64>> = (0..41).map(|i| (i % 2 == 0).then_some(0.2)).collect();
         assert!(back_bend_deg(&sparse).is_none(), "under 70 % of the outline seen");
+    }
+
+    /// A back with a 20 deg dome (widths rising over the lower half, falling over the upper) and,
+    /// above t = 0.8, a hood standing out from it.
+    fn domed_back(hood_l: f64) -> Vec<Option<f64>> {
+        let s = 10f64.to_radians().tan();
+        (0..41)
+            .map(|i| i as f64 / 40.0)
+            .map(|t| {
+                let back = 0.3 + s * (0.5 - (t - 0.5).abs());
+                Some(if t > 0.8 { back + hood_l * ((t - 0.8) / 0.1).min(1.0) } else { back })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hood_over_the_top_of_the_back_ends_the_outline_below_it() {
+        let bare = domed_back(0.0);
+        assert_eq!(back_top(&bare), 40, "nothing covers the top of a bare back");
+        assert!((back_bend_deg(&bare).expect("bend") - 20.0).abs() < 1e-6);
+        let hooded = domed_back(0.08);
+        assert_eq!(back_top(&hooded), 32, "the outline stops at the notch under the hood");
+        // Measured to its top the dome is still there, not flattened into an arch by the hood.
+        let bend = back_bend_deg(&hooded).expect("bend");
+        assert!(bend > 15.0, "hooded bend {bend}");
+        // The notch is a hood only when the outline stands out beyond it: the traps of a bare
+        // neck (0.03 L) leave the whole outline in.
+        assert_eq!(back_top(&domed_back(0.03)), 40);
+        // Unseen samples near the top do not move the back's end.
+        let mut gappy = hooded.clone();
+        gappy[38] = None;
+        assert_eq!(back_top(&gappy), 32);
     }
 
     #[test]

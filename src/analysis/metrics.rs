@@ -5,14 +5,20 @@
 //! Lumbar flexion is the back-outline bend (`kinematics::back_bend_deg`): the angle between
 //! straight lines fitted to the lower (lumbar) and upper (thoracic) halves of the back's
 //! silhouette edge, positive when rounded. It is reported at setup (the most reliable moment:
-//! the ~0.15 s before the floor break), at its worst between the floor break and the knees, and
-//! as the change from the first rep's setup (belts and shirts bend the outline, so the lifter's
-//! own first rep is the reference).
+//! the ~0.15 s before the floor break), as its median and its worst between the floor break and
+//! the knees (where the load bends a back that was set flat), and as the change from the first
+//! rep's setup (belts and shirts bend the outline, so the lifter's own first rep is the
+//! reference). The upper back's bend is not measured where a hood or hair covers the top of the
+//! back.
 
 use crate::analysis::config::MetricsConfig;
 use crate::analysis::kinematics::{hidden_by_plate, Kinematics};
 use crate::analysis::reps::Rep;
 use crate::support::signal;
+
+/// An outline reaching this far up the hip->shoulder axis (mean over a phase) covered the whole
+/// back; one cut lower ended at a hood, hair or the neck (`kinematics::back_top`).
+pub const OUTLINE_TO_SHOULDERS_T: f64 = 0.95;
 
 /// Everything measured on one rep. `None` = not measurable (points not seen).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -20,13 +26,19 @@ pub struct RepMetrics {
     pub trunk_incline_setup_deg: Option<f64>,
     pub lumbar_flexion_setup_deg: Option<f64>,
     pub lumbar_flexion_max_pull_deg: Option<f64>,
+    /// The bend's median from the floor break to the knees (at least three frames of outline).
+    pub lumbar_flexion_pull_deg: Option<f64>,
     pub lumbar_flexion_change_deg: Option<f64>,
     /// The upper back's own bend (thoracic third against the middle third of the outline), at
-    /// setup and at its worst from the floor to the knees.
+    /// setup and at its worst from the floor to the knees; `None` where the outline did not reach
+    /// the shoulders (a hood or hair over the top of the back).
     pub upper_back_bend_setup_deg: Option<f64>,
     pub upper_back_bend_max_pull_deg: Option<f64>,
     /// Share of the setup window's frames with a back outline to measure.
     pub outline_seen_setup_frac: f64,
+    /// How far up the back the outline reached at setup, as a share of the hip->shoulder axis
+    /// (1 = to the shoulders; less where a hood, hair or the neck covered the top of the back).
+    pub outline_top_setup_t: Option<f64>,
     pub hip_angle_floor_break_deg: Option<f64>,
     /// Hip height above knee height at setup, torso lengths (about 0 or below in a squat-style
     /// setup; a hinge keeps the hips well above the knees).
@@ -212,6 +224,8 @@ pub fn measure(
     let shin = k.shin_torso.filter(|s| *s > 0.05);
     let rise = rep.bar_top_torso - rep.bar_floor_torso;
     let lumbar_setup = series_mean(&k.back_bend_deg, setup.clone());
+    let reaches_shoulders =
+        |r: std::ops::RangeInclusive<usize>| series_mean(&k.back_top_t, r).is_some_and(|t| t >= OUTLINE_TO_SHOULDERS_T);
 
     // Hip vs shoulder rise over the early pull.
     let early_end = (f.floor_break..=f.lockout)
@@ -315,10 +329,25 @@ pub fn measure(
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
         lumbar_flexion_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.back_bend_deg[i])),
-        upper_back_bend_setup_deg: series_mean(&k.upper_back_bend_deg, setup.clone()),
-        upper_back_bend_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i])),
+        lumbar_flexion_pull_deg: {
+            let seen: Vec<f64> = pull_to_knee.clone().filter_map(|i| k.back_bend_deg[i]).collect();
+            if seen.len() >= 3 {
+                signal::median_of(seen)
+            } else {
+                None
+            }
+        },
+        // The upper back is the outline's top third: where a hood or hair covers it, it is not
+        // measured (what is left of the outline is the middle of the back).
+        upper_back_bend_setup_deg: reaches_shoulders(setup.clone())
+            .then(|| series_mean(&k.upper_back_bend_deg, setup.clone()))
+            .flatten(),
+        upper_back_bend_max_pull_deg: reaches_shoulders(pull_to_knee.clone())
+            .then(|| max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i])))
+            .flatten(),
         outline_seen_setup_frac: setup.clone().filter(|&i| k.back_bend_deg[i].is_some()).count() as f64
             / setup.clone().count().max(1) as f64,
+        outline_top_setup_t: series_mean(&k.back_top_t, setup.clone()),
         lumbar_flexion_change_deg: match (lumbar_setup, first_setup_lumbar_deg) {
             (Some(a), Some(b)) => Some(a - b),
             _ => None,

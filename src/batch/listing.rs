@@ -85,8 +85,10 @@ impl Findings {
             .map(|f| (f.code.as_str(), f.severity))
             .filter(|(_, s)| *s >= Severity::Warn)
             .collect();
+        // Each code once, at its worst; then the worst codes first.
+        faults.sort_by(|a, b| a.0.cmp(b.0).then(b.1.cmp(&a.1)));
+        faults.dedup_by(|later, first| later.0 == first.0);
         faults.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        faults.dedup_by(|a, b| a.0 == b.0);
         let mut s = format!("{} rep{}", self.reps.len(), if self.reps.len() == 1 { "" } else { "s" });
         if !self.reliable {
             s.push_str(", unreliable");
@@ -220,4 +222,38 @@ td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align
         listings.len(),
         if listings.len() == 1 { "" } else { "s" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rep(index: usize, faults: &[(&str, Severity)]) -> RepLine {
+        RepLine {
+            index,
+            floor_break_s: None,
+            lockout_s: None,
+            metrics: RepLineMetrics {
+                concentric_s: None,
+                lumbar_flexion_setup_deg: None,
+                hip_shoulder_rise_ratio: None,
+                mean_concentric_speed_torso_per_s: None,
+            },
+            faults: faults.iter().map(|(c, s)| FindingLine { code: c.to_string(), severity: *s }).collect(),
+        }
+    }
+
+    #[test]
+    fn the_headline_names_each_finding_once_at_its_worst() {
+        let findings = Findings {
+            reliable: true,
+            warnings: vec![],
+            reps: vec![
+                rep(1, &[("rounded_lower_back", Severity::Fault), ("bar_away_from_shins", Severity::Warn)]),
+                rep(2, &[("rounded_lower_back", Severity::Warn), ("early_hip_rise", Severity::Info)]),
+            ],
+            set: SetLine { faults: vec![] },
+        };
+        assert_eq!(findings.headline(), "2 reps: rounded lower back (fault), bar away from shins (warn)");
+    }
 }

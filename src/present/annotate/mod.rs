@@ -266,8 +266,9 @@ impl<'a> Painter<'a> {
         Ok(())
     }
 
-    /// The dorsal outline, each segment coloured from green (neutral) to red (the rounded-back
-    /// fault threshold) by this frame's bend.
+    /// The dorsal outline up to where it stops being the back (a hood or hair above is not
+    /// drawn: it was not measured), each segment coloured from green (neutral) to red (the
+    /// rounded-back fault threshold) by this frame's bend.
     fn back_outline(&self, img: &mut core::Mat, i: usize) -> Result<(), AnnotateError> {
         let Some(back) = &self.poses.frames[i].back else { return Ok(()) };
         let facing_right = matches!(self.report.facing, crate::analysis::track::Facing::Right);
@@ -276,8 +277,10 @@ impl<'a> Painter<'a> {
         let (ax, ay) = (sx - hx, sy - hy);
         let sign = if facing_right { 1.0 } else { -1.0 };
         let n = widths.len().max(2);
+        let top = crate::analysis::kinematics::back_top(&widths.iter().map(|w| w.map(f64::from)).collect::<Vec<_>>());
         let points: Vec<Option<core::Point>> = widths
             .iter()
+            .take(top + 1)
             .enumerate()
             .map(|(k, w)| {
                 let t = k as f64 / (n - 1) as f64;

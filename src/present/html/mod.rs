@@ -41,7 +41,7 @@ pub const MAX_POINTS: usize = 300;
 
 /// Each fault code and the metrics it grades (two when the analysis picks one of them).
 const GRADED: [(&str, &[&str]); 11] = [
-    ("rounded_lower_back", &["lumbar_flexion_setup_deg"]),
+    ("rounded_lower_back", &["lumbar_flexion_setup_deg", "lumbar_flexion_pull_deg"]),
     ("rounded_upper_back", &["upper_back_bend_setup_deg"]),
     ("squatting_the_deadlift", &["trunk_incline_setup_deg"]),
     ("early_hip_rise", &["hip_shoulder_rise_ratio"]),
@@ -58,15 +58,17 @@ const GRADED: [(&str, &[&str]); 11] = [
 ];
 
 /// Words for each metric; a metric not listed shows its name with spaces.
-const LABELS: [(&str, &str); 36] = [
+const LABELS: [(&str, &str); 38] = [
     ("trunk_incline_setup_deg", "Trunk incline at setup"),
     ("lumbar_flexion_setup_deg", "Lower-back bend at setup"),
     ("lumbar_flexion_max_pull_deg", "Lower-back bend, most in the pull"),
+    ("lumbar_flexion_pull_deg", "Lower-back bend in the pull (median, floor to knees)"),
     ("lumbar_flexion_change_deg", "Lower-back bend vs rep 1"),
     ("hip_angle_floor_break_deg", "Hip angle at floor break"),
     ("upper_back_bend_setup_deg", "Upper-back bend at setup"),
     ("upper_back_bend_max_pull_deg", "Upper-back bend, most in the pull"),
     ("outline_seen_setup_frac", "Back outline seen at setup"),
+    ("outline_top_setup_t", "Back outline's reach up the back at setup (1 = to the shoulders)"),
     ("hip_above_knee_setup_torso", "Hips above knees at setup"),
     ("knee_ahead_of_bar_setup_shin", "Knees ahead of the bar at setup"),
     ("trunk_incline_change_early_pull_deg", "Trunk closing toward horizontal, early pull"),
