@@ -154,7 +154,9 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     // Thoracic rounding is common and often tolerated while it holds still: a warning, and a
     // fault only when it grows under the load.
     let c = &cfg.rounded_upper_back;
-    let grew = match (m.upper_back_bend_setup_deg, m.upper_back_bend_max_pull_deg) {
+    // Grown: the pull's median against the setup (the pull's single worst frame is noise as much
+    // as back: it crossed the limit on a re-encode of a clip whose median did not move).
+    let grew = match (m.upper_back_bend_setup_deg, m.upper_back_bend_pull_deg) {
         (Some(a), Some(b)) => b - a >= c.fault_growth_deg,
         _ => false,
     };
@@ -363,6 +365,26 @@ mod tests {
         // The same reading with a hood over the top of the back: measured on less than the back.
         let hooded = RepMetrics { outline_top_setup_t: Some(0.82), ..bent };
         assert_eq!(back_findings(&hooded), vec![("rounded_lower_back", Severity::Warn, Confidence::Medium)]);
+    }
+
+    #[test]
+    fn an_upper_back_is_a_fault_only_when_the_pull_as_a_whole_rounds_it_further() {
+        let rounded = RepMetrics {
+            upper_back_bend_setup_deg: Some(21.0),
+            outline_seen_setup_frac: 1.0,
+            outline_top_setup_t: Some(1.0),
+            ..Default::default()
+        };
+        let warn = vec![("rounded_upper_back", Severity::Warn, Confidence::High)];
+        // One frame of the pull 9 deg rounder than the setup, the pull's median 3 deg: held.
+        let held = RepMetrics {
+            upper_back_bend_max_pull_deg: Some(30.0),
+            upper_back_bend_pull_deg: Some(24.0),
+            ..rounded.clone()
+        };
+        assert_eq!(back_findings(&held), warn);
+        let grew = RepMetrics { upper_back_bend_pull_deg: Some(30.0), ..held };
+        assert_eq!(back_findings(&grew), vec![("rounded_upper_back", Severity::Fault, Confidence::High)]);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct RepMetrics {
     /// the shoulders (a hood or hair over the top of the back).
     pub upper_back_bend_setup_deg: Option<f64>,
     pub upper_back_bend_max_pull_deg: Option<f64>,
+    /// Its median from the floor break to the knees (at least three frames of outline).
+    pub upper_back_bend_pull_deg: Option<f64>,
     /// Share of the setup window's frames with a back outline to measure.
     pub outline_seen_setup_frac: f64,
     /// How far up the back the outline reached at setup, as a share of the hip->shoulder axis
@@ -189,6 +191,27 @@ fn window_before(t_s: &[f64], i: usize, window_s: f64) -> std::ops::RangeInclusi
     a..=i
 }
 
+/// Hips this near (torso lengths) to their height at the end of the setup are down in the start
+/// position; further up, the lifter is still dropping into it.
+const SETUP_HIP_BAND_TORSO: f64 = 0.08;
+
+/// The setup: up to `window_s` before `end`, but only the frames since the hips came down to their
+/// setup height (within [`SETUP_HIP_BAND_TORSO`]). A lifter still dropping into the start (a clip
+/// that begins mid-descent, a dynamic start) is not set up yet, and frames of that fast descent
+/// would make the setup's measures depend on exactly which frames the window caught.
+fn setup_window(k: &Kinematics, end: usize, window_s: f64) -> std::ops::RangeInclusive<usize> {
+    let full = window_before(&k.t_s, end, window_s);
+    let Some(settled) = k.hip_height_torso[end] else { return full };
+    let mut a = end;
+    while a > *full.start() {
+        match k.hip_height_torso[a - 1] {
+            Some(h) if (h - settled).abs() > SETUP_HIP_BAND_TORSO => break,
+            _ => a -= 1,
+        }
+    }
+    a..=end
+}
+
 /// At the top the hips stand at least this far (torso lengths) above the knees (a thigh is
 /// about 0.8-0.9 torso long and nearly vertical there).
 const MIN_THIGH_DROP_TOP_TORSO: f64 = 0.5;
@@ -217,13 +240,22 @@ pub fn measure(
             _ => break,
         }
     }
-    let setup = window_before(&k.t_s, setup_end, cfg.setup_window_s);
+    let setup = setup_window(k, setup_end, cfg.setup_window_s);
     let series_mean = |s: &[Option<f64>], r: std::ops::RangeInclusive<usize>| mean(r.map(|i| s[i]));
     let pull_to_knee = f.floor_break..=f.knee_pass.unwrap_or(f.lockout);
     let top = f.lockout..=f.descent.max(f.lockout);
     let shin = k.shin_torso.filter(|s| *s > 0.05);
     let rise = rep.bar_top_torso - rep.bar_floor_torso;
     let lumbar_setup = series_mean(&k.back_bend_deg, setup.clone());
+    // A bend's median from the floor to the knees: one noisy frame does not make it.
+    let pull_median = |s: &[Option<f64>]| {
+        let seen: Vec<f64> = pull_to_knee.clone().filter_map(|i| s[i]).collect();
+        if seen.len() >= 3 {
+            signal::median_of(seen)
+        } else {
+            None
+        }
+    };
     let reaches_shoulders =
         |r: std::ops::RangeInclusive<usize>| series_mean(&k.back_top_t, r).is_some_and(|t| t >= OUTLINE_TO_SHOULDERS_T);
 
@@ -329,14 +361,7 @@ pub fn measure(
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
         lumbar_flexion_setup_deg: lumbar_setup,
         lumbar_flexion_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.back_bend_deg[i])),
-        lumbar_flexion_pull_deg: {
-            let seen: Vec<f64> = pull_to_knee.clone().filter_map(|i| k.back_bend_deg[i]).collect();
-            if seen.len() >= 3 {
-                signal::median_of(seen)
-            } else {
-                None
-            }
-        },
+        lumbar_flexion_pull_deg: pull_median(&k.back_bend_deg),
         // The upper back is the outline's top third: where a hood or hair covers it, it is not
         // measured (what is left of the outline is the middle of the back).
         upper_back_bend_setup_deg: reaches_shoulders(setup.clone())
@@ -344,6 +369,9 @@ pub fn measure(
             .flatten(),
         upper_back_bend_max_pull_deg: reaches_shoulders(pull_to_knee.clone())
             .then(|| max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i])))
+            .flatten(),
+        upper_back_bend_pull_deg: reaches_shoulders(pull_to_knee.clone())
+            .then(|| pull_median(&k.upper_back_bend_deg))
             .flatten(),
         outline_seen_setup_frac: setup.clone().filter(|&i| k.back_bend_deg[i].is_some()).count() as f64
             / setup.clone().count().max(1) as f64,

@@ -58,7 +58,7 @@ const GRADED: [(&str, &[&str]); 11] = [
 ];
 
 /// Words for each metric; a metric not listed shows its name with spaces.
-const LABELS: [(&str, &str); 38] = [
+const LABELS: [(&str, &str); 39] = [
     ("trunk_incline_setup_deg", "Trunk incline at setup"),
     ("lumbar_flexion_setup_deg", "Lower-back bend at setup"),
     ("lumbar_flexion_max_pull_deg", "Lower-back bend, most in the pull"),
@@ -67,6 +67,7 @@ const LABELS: [(&str, &str); 38] = [
     ("hip_angle_floor_break_deg", "Hip angle at floor break"),
     ("upper_back_bend_setup_deg", "Upper-back bend at setup"),
     ("upper_back_bend_max_pull_deg", "Upper-back bend, most in the pull"),
+    ("upper_back_bend_pull_deg", "Upper-back bend in the pull (median, floor to knees)"),
     ("outline_seen_setup_frac", "Back outline seen at setup"),
     ("outline_top_setup_t", "Back outline's reach up the back at setup (1 = to the shoulders)"),
     ("hip_above_knee_setup_torso", "Hips above knees at setup"),
