@@ -59,9 +59,9 @@ pub struct RepMetrics {
     pub bar_to_midfoot_setup_shin: Option<f64>,
     /// Largest forward move of the bar from its floor-break position during the pull.
     pub bar_forward_drift_shin: Option<f64>,
-    /// Trunk past vertical at the top (positive = leaning back): from the shoulder-hip line on
-    /// frames where the hip is not on the plate's disc, else from the back's outline
-    /// (`lean_back_from_outline`).
+    /// Trunk past vertical at the top (positive = leaning back), its median over the hold: from
+    /// the shoulder-hip line on frames where the hip is not on the plate's disc, else from the
+    /// back's outline (`lean_back_from_outline`).
     pub trunk_lean_back_lockout_deg: Option<f64>,
     pub lean_back_from_outline: bool,
     /// Hip and knee angles at the top, only from frames where the joints (hip, knee) are not on
@@ -176,10 +176,6 @@ fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 
 fn max_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     values.flatten().reduce(f64::max)
-}
-
-fn min_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    values.flatten().reduce(f64::min)
 }
 
 /// Frames within `window_s` before frame `i` (inclusive), at least frame `i` itself.
@@ -351,11 +347,13 @@ pub fn measure(
     let seen = |c: Option<f64>| legs_plausible && !hidden_by_plate(c);
     let (hip_seen, knee_seen) = (seen(hip_clear_r), seen(knee_clear_r));
     // Leaning back: the shoulder-hip line where the hip is seen; where the plate hides it, the
-    // line of the back's own outline (the silhouette's edge).
+    // line of the back's own outline (the silhouette's edge). Its median over the hold: a lifter
+    // who hyperextends holds it, while the most leaned-back single frame is as often an outline
+    // reaching onto a caption or the plate.
     let lean_back = if hip_seen {
-        min_of(top.clone().map(|i| k.trunk_incline_deg[i])).map(|a| (-a, false))
+        signal::median_of(top.clone().filter_map(|i| k.trunk_incline_deg[i])).map(|a| (-a, false))
     } else {
-        min_of(top.clone().map(|i| k.back_line_incline_deg[i])).map(|a| (-a, true))
+        signal::median_of(top.clone().filter_map(|i| k.back_line_incline_deg[i])).map(|a| (-a, true))
     };
     RepMetrics {
         trunk_incline_setup_deg: series_mean(&k.trunk_incline_deg, setup.clone()),
