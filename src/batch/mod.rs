@@ -71,10 +71,6 @@ pub enum ClipOutcome {
     },
 }
 
-/// Files given directly are taken as they are (a bad one fails as a clip); folders contribute
-/// their video files, sorted. A file reached twice (named twice, or through a folder and by name)
-/// is analysed once: two jobs would write the same folder at the same time. Returns the clips,
-/// and paths that could not be listed with why.
 /// Clips run at once unless told otherwise: one per core. A clip's decoding, pose and plate
 /// threads overlap but keep about 1.3 cores busy, so one per two cores left a third of the
 /// machine idle (12 dev clips on 2 cores: 54-61 s at two at once, 80-82 s at one).
@@ -82,6 +78,10 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Files given directly are taken as they are (a bad one fails as a clip); folders contribute
+/// their video files, sorted. A file reached twice (named twice, or through a folder and by name)
+/// is analysed once: two jobs would write the same folder at the same time. Returns the clips,
+/// and paths that could not be listed with why.
 pub fn collect_inputs(paths: &[PathBuf], recursive: bool) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut clips = Vec::new();
     let mut problems = Vec::new();
