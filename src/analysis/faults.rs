@@ -146,10 +146,7 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     // Rounded at setup, or bent round by the load between the floor and the knees (the pull's
     // median: one noisy frame does not make it).
     let c = &cfg.rounded_lower_back;
-    let lumbar = match (m.lumbar_flexion_setup_deg, m.lumbar_flexion_pull_deg) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
+    let lumbar = m.lumbar_flexion_setup_deg.into_iter().chain(m.lumbar_flexion_pull_deg).reduce(f64::max);
     add("rounded_lower_back", outline, fb, lumbar, "deg", &|v| grade_high(v, c.warn_deg, c.fault_deg));
     // Thoracic rounding is common and often tolerated while it holds still: a warning, and a
     // fault only when it grows under the load.
@@ -350,14 +347,14 @@ mod tests {
             .collect()
     }
 
+    /// A rep whose back outline was seen whole all through the setup, nothing measured on it yet.
+    fn outline_seen_whole() -> RepMetrics {
+        RepMetrics { outline_seen_setup_frac: 1.0, outline_top_setup_t: Some(1.0), ..Default::default() }
+    }
+
     #[test]
     fn a_back_bent_by_the_load_is_rounded_and_a_covered_one_is_at_most_a_warning() {
-        let flat_setup = RepMetrics {
-            lumbar_flexion_setup_deg: Some(4.0),
-            outline_seen_setup_frac: 1.0,
-            outline_top_setup_t: Some(1.0),
-            ..Default::default()
-        };
+        let flat_setup = RepMetrics { lumbar_flexion_setup_deg: Some(4.0), ..outline_seen_whole() };
         assert!(back_findings(&flat_setup).is_empty());
         // Set flat, rounded by the load from the floor to the knees.
         let bent = RepMetrics { lumbar_flexion_pull_deg: Some(25.0), ..flat_setup.clone() };
@@ -369,12 +366,7 @@ mod tests {
 
     #[test]
     fn an_upper_back_is_a_fault_only_when_the_pull_as_a_whole_rounds_it_further() {
-        let rounded = RepMetrics {
-            upper_back_bend_setup_deg: Some(21.0),
-            outline_seen_setup_frac: 1.0,
-            outline_top_setup_t: Some(1.0),
-            ..Default::default()
-        };
+        let rounded = RepMetrics { upper_back_bend_setup_deg: Some(21.0), ..outline_seen_whole() };
         let warn = vec![("rounded_upper_back", Severity::Warn, Confidence::High)];
         // One frame of the pull 9 deg rounder than the setup, the pull's median 3 deg: held.
         let held = RepMetrics {

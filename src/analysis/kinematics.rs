@@ -148,15 +148,14 @@ pub fn back_top(widths: &[Option<f64>]) -> usize {
 /// The back-bend measure validated by the prototype (`reference/back_outline_reference.py`):
 /// straight lines fitted to the outline's lower half and upper half, width in hip-shoulder units
 /// against position t along the hip->shoulder axis; the bend is the angle between them, positive
-/// when the back is convex (rounded). The outline ends at [`back_top`] (the prototype's whole
-/// axis when nothing covers the top of the back). Needs 70 % of the outline and three points in
-/// each half.
-pub fn back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
+/// when the back is convex (rounded). The outline ends at sample `top` ([`back_top`]: the
+/// prototype's whole axis when nothing covers the top of the back). Needs 70 % of the outline and
+/// three points in each half.
+pub fn back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let n = widths.len();
     if n < 7 || !mostly_seen(widths) {
         return None;
     }
-    let top = back_top(widths);
     let half = top / 2;
     let lo = line_slope(widths, 0, half + 1)?;
     let hi = line_slope(widths, half, top + 1)?;
@@ -188,15 +187,14 @@ fn line_slope(widths: &[Option<f64>], a: usize, b: usize) -> Option<f64> {
 }
 
 /// The thoracic bend: lines fitted to the middle third and the top third of the outline up to
-/// [`back_top`] (toward the shoulders), the angle between them, positive when convex (the upper
+/// sample `top` ([`back_top`]; toward the shoulders), the angle between them, positive when convex (the upper
 /// back rounds over). The lower back does not enter it, so a rounded upper back over a flat lower
 /// back reads here and not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
-pub fn upper_back_bend_deg(widths: &[Option<f64>]) -> Option<f64> {
+pub fn upper_back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let n = widths.len();
     if n < 9 || !mostly_seen(widths) {
         return None;
     }
-    let top = back_top(widths);
     let len = top + 1;
     let mid = line_slope(widths, len / 3, 2 * len / 3 + 1)?;
     let upper = line_slope(widths, 2 * len / 3, len)?;
@@ -289,9 +287,9 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             k.knee_angle_deg[i] = Some(inner_angle_deg(kn, h, a));
         }
         if let Some(b) = track.back[i].as_ref() {
-            k.back_bend_deg[i] = back_bend_deg(&b.widths);
-            k.upper_back_bend_deg[i] = upper_back_bend_deg(&b.widths);
             let top = back_top(&b.widths);
+            k.back_bend_deg[i] = back_bend_deg(&b.widths, top);
+            k.upper_back_bend_deg[i] = upper_back_bend_deg(&b.widths, top);
             k.back_line_incline_deg[i] =
                 line_slope(&b.widths, top / 2, top + 1).map(|m| b.axis_incline_deg - m.atan().to_degrees());
             k.back_top_t[i] = Some(top as f64 / (b.widths.len().max(2) - 1) as f64);
@@ -340,13 +338,13 @@ mod tests {
     #[test]
     fn straight_outline_has_no_bend_and_a_kinked_one_has_its_angle() {
         let straight: Vec<Option<f64>> = (0..41).map(|i| Some(0.2 + 0.001 * i as f64)).collect();
-        assert!(back_bend_deg(&straight).expect("bend").abs() < 1e-6);
+        assert!(back_bend_deg(&straight, 40).expect("bend").abs() < 1e-6);
         // Lower half slope tan(30 deg) outward, upper half flat: a 30 deg rounded back.
         let s = 30f64.to_radians().tan();
         let kinked: Vec<Option<f64>> = (0..41).map(|i| i as f64 / 40.0).map(|t| Some(0.2 + s * t.min(0.5))).collect();
-        assert!((back_bend_deg(&kinked).expect("bend") - 30.0).abs() < 1e-6);
+        assert!((back_bend_deg(&kinked, 40).expect("bend") - 30.0).abs() < 1e-6);
         let sparse: Vec<Option<f64>> = (0..41).map(|i| (i % 2 == 0).then_some(0.2)).collect();
-        assert!(back_bend_deg(&sparse).is_none(), "under 70 % of the outline seen");
+        assert!(back_bend_deg(&sparse, 40).is_none(), "under 70 % of the outline seen");
     }
 
     /// A back with a 20 deg dome (widths rising over the lower half, falling over the upper) and,
@@ -366,11 +364,11 @@ mod tests {
     fn a_hood_over_the_top_of_the_back_ends_the_outline_below_it() {
         let bare = domed_back(0.0);
         assert_eq!(back_top(&bare), 40, "nothing covers the top of a bare back");
-        assert!((back_bend_deg(&bare).expect("bend") - 20.0).abs() < 1e-6);
+        assert!((back_bend_deg(&bare, back_top(&bare)).expect("bend") - 20.0).abs() < 1e-6);
         let hooded = domed_back(0.08);
         assert_eq!(back_top(&hooded), 32, "the outline stops at the notch under the hood");
         // Measured to its top the dome is still there, not flattened into an arch by the hood.
-        let bend = back_bend_deg(&hooded).expect("bend");
+        let bend = back_bend_deg(&hooded, back_top(&hooded)).expect("bend");
         assert!(bend > 15.0, "hooded bend {bend}");
         // The notch is a hood only when the outline stands out beyond it: the traps of a bare
         // neck (0.03 L) leave the whole outline in.

@@ -252,8 +252,12 @@ pub fn measure(
             None
         }
     };
-    let reaches_shoulders =
-        |r: std::ops::RangeInclusive<usize>| series_mean(&k.back_top_t, r).is_some_and(|t| t >= OUTLINE_TO_SHOULDERS_T);
+    // The upper back is the outline's top third: where a hood or hair covers it, it is not
+    // measured (what is left of the outline is the middle of the back).
+    let outline_top_setup_t = series_mean(&k.back_top_t, setup.clone());
+    let to_shoulders = |t: Option<f64>| t.is_some_and(|t| t >= OUTLINE_TO_SHOULDERS_T);
+    let upper_seen_setup = to_shoulders(outline_top_setup_t);
+    let upper_seen_pull = to_shoulders(series_mean(&k.back_top_t, pull_to_knee.clone()));
 
     // Hip vs shoulder rise over the early pull.
     let early_end = (f.floor_break..=f.lockout)
@@ -360,20 +364,13 @@ pub fn measure(
         lumbar_flexion_setup_deg: lumbar_setup,
         lumbar_flexion_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.back_bend_deg[i])),
         lumbar_flexion_pull_deg: pull_median(&k.back_bend_deg),
-        // The upper back is the outline's top third: where a hood or hair covers it, it is not
-        // measured (what is left of the outline is the middle of the back).
-        upper_back_bend_setup_deg: reaches_shoulders(setup.clone())
-            .then(|| series_mean(&k.upper_back_bend_deg, setup.clone()))
-            .flatten(),
-        upper_back_bend_max_pull_deg: reaches_shoulders(pull_to_knee.clone())
-            .then(|| max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i])))
-            .flatten(),
-        upper_back_bend_pull_deg: reaches_shoulders(pull_to_knee.clone())
-            .then(|| pull_median(&k.upper_back_bend_deg))
-            .flatten(),
+        upper_back_bend_setup_deg: series_mean(&k.upper_back_bend_deg, setup.clone()).filter(|_| upper_seen_setup),
+        upper_back_bend_max_pull_deg: max_of(pull_to_knee.clone().map(|i| k.upper_back_bend_deg[i]))
+            .filter(|_| upper_seen_pull),
+        upper_back_bend_pull_deg: pull_median(&k.upper_back_bend_deg).filter(|_| upper_seen_pull),
         outline_seen_setup_frac: setup.clone().filter(|&i| k.back_bend_deg[i].is_some()).count() as f64
             / setup.clone().count().max(1) as f64,
-        outline_top_setup_t: series_mean(&k.back_top_t, setup.clone()),
+        outline_top_setup_t,
         lumbar_flexion_change_deg: match (lumbar_setup, first_setup_lumbar_deg) {
             (Some(a), Some(b)) => Some(a - b),
             _ => None,
