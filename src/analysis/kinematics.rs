@@ -151,15 +151,21 @@ pub fn back_top(widths: &[Option<f64>]) -> usize {
 /// when the back is convex (rounded). The outline ends at sample `top` ([`back_top`]: the
 /// prototype's whole axis when nothing covers the top of the back). Needs 70 % of the outline and
 /// three points in each half.
+///
+/// An outline that ends short of the shoulders spans less of the back, and a back curved the
+/// same turns through less over less of it (for an even curve the angle between the two halves'
+/// lines is in proportion to the span): the angle is scaled to the whole hip-shoulder span, so
+/// the same back reads the same under a hood and the limits keep their meaning.
 pub fn back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let n = widths.len();
-    if n < 7 || !mostly_seen(widths) {
+    if n < 7 || !mostly_seen(widths) || top < 6 {
         return None;
     }
     let half = top / 2;
     let lo = line_slope(widths, 0, half + 1)?;
     let hi = line_slope(widths, half, top + 1)?;
-    Some((lo.atan() - hi.atan()).to_degrees())
+    let span = top.min(n - 1) as f64 / (n - 1) as f64;
+    Some((lo.atan() - hi.atan()).to_degrees() / span)
 }
 
 /// At least 70 % of the outline was found.
@@ -377,6 +383,27 @@ mod tests {
         let mut gappy = hooded.clone();
         gappy[38] = None;
         assert_eq!(back_top(&gappy), 32);
+    }
+
+    #[test]
+    fn an_evenly_curved_back_reads_the_same_under_a_hood() {
+        // A back curved evenly from hip to shoulder (a sagitta of 0.09 L), about 20 deg.
+        let arc = |hood_l: f64| -> Vec<Option<f64>> {
+            (0..41)
+                .map(|i| i as f64 / 40.0)
+                .map(|t| {
+                    Some(0.3 + 0.35 * t * (1.0 - t) + if t > 0.8 { hood_l * ((t - 0.8) / 0.1).min(1.0) } else { 0.0 })
+                })
+                .collect()
+        };
+        let bare = arc(0.0);
+        let whole = back_bend_deg(&bare, back_top(&bare)).expect("bend");
+        assert!((18.0..22.0).contains(&whole), "whole back {whole}");
+        let hooded = arc(0.08);
+        assert_eq!(back_top(&hooded), 32);
+        let cut = back_bend_deg(&hooded, back_top(&hooded)).expect("bend");
+        // Unscaled, the lower four fifths alone turn through a fifth less (16 deg).
+        assert!((cut - whole).abs() < 1.0, "hooded {cut} vs whole {whole}");
     }
 
     #[test]

@@ -160,9 +160,10 @@ fn rep_phases_are_in_order_and_inside_the_clip() {
 }
 
 /// Checks of `scripts/score.py` (the rep-by-rep score against `LABELS.tsv`) that do not hold yet:
-/// the back-rounding recall. Every other check must pass; these are printed, and the test fails
+/// the upper back's rounding recall (10 of its 15 rounded reps are one lifter's under a hood,
+/// where the upper back is not measurable). Every other check must pass; these are printed, and the test fails
 /// if one of them starts passing without being moved out of this list.
-const NOT_YET: [&str; 2] = ["rounded_lower_back recall", "rounded_upper_back recall"];
+const NOT_YET: [&str; 1] = ["rounded_upper_back recall"];
 
 #[test]
 fn findings_score_against_the_per_rep_labels() {
