@@ -189,13 +189,14 @@ pub fn rep_faults(rep: &Rep, m: &RepMetrics, cfg: &FaultsConfig, ev: Evidence) -
     });
     let c = &cfg.bar_away_from_shins;
     let knees_plausible = m.knee_angle_floor_break_deg.is_some_and(|k| k >= c.min_plausible_knee_deg);
-    // Feet or knees on the plate's disc at setup are placed by the model, not seen.
-    let hidden = hidden_by_plate;
-    let feet_seen = if hidden(m.feet_plate_clearance_setup_r) { Confidence::Medium } else { Confidence::High };
-    let shin_seen = if hidden(m.feet_plate_clearance_setup_r) || hidden(m.knee_plate_clearance_setup_r) {
-        Confidence::Medium
-    } else {
+    // Feet or knees on the plate's disc at setup are placed by the model, not seen; and where the
+    // plate was not found at setup, nothing says they were clear of it.
+    let clear = |dist_r: Option<f64>| dist_r.is_some() && !hidden_by_plate(dist_r);
+    let feet_seen = if clear(m.feet_plate_clearance_setup_r) { Confidence::High } else { Confidence::Medium };
+    let shin_seen = if clear(m.feet_plate_clearance_setup_r) && clear(m.knee_plate_clearance_setup_r) {
         Confidence::High
+    } else {
+        Confidence::Medium
     };
     match (m.bar_to_midfoot_setup_cm, m.bar_to_shin_setup_cm) {
         // With the plate, in cm: from mid-foot (the feet stay in view; the knees that make the
@@ -377,6 +378,26 @@ mod tests {
         assert_eq!(back_findings(&held), warn);
         let grew = RepMetrics { upper_back_bend_pull_deg: Some(30.0), ..held };
         assert_eq!(back_findings(&grew), vec![("rounded_upper_back", Severity::Fault, Confidence::High)]);
+    }
+
+    #[test]
+    fn a_bar_far_from_feet_not_seen_clear_of_the_plate_is_at_most_a_warning() {
+        let cfg = crate::analysis::config::Config::default().faults;
+        let ev = Evidence { bar_from_plate: true, reliable: true, frame_interval_s: 1.0 / 30.0 };
+        let bar = |m: &RepMetrics| -> Vec<(Severity, Confidence)> {
+            rep_faults(&rep(), m, &cfg, ev)
+                .into_iter()
+                .filter(|f| f.code == "bar_away_from_shins")
+                .map(|f| (f.severity, f.confidence))
+                .collect()
+        };
+        let far = RepMetrics { bar_to_midfoot_setup_cm: Some(20.0), ..Default::default() };
+        let clear = RepMetrics { feet_plate_clearance_setup_r: Some(2.0), ..far.clone() };
+        assert_eq!(bar(&clear), vec![(Severity::Fault, Confidence::High)]);
+        let covered = RepMetrics { feet_plate_clearance_setup_r: Some(0.6), ..far.clone() };
+        assert_eq!(bar(&covered), vec![(Severity::Warn, Confidence::Medium)]);
+        // The plate not found at setup: nothing says where the feet were against it.
+        assert_eq!(bar(&far), vec![(Severity::Warn, Confidence::Medium)]);
     }
 
     #[test]
