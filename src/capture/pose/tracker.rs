@@ -24,6 +24,23 @@ use super::{Point, PoseObservation, StageTimes};
 /// every frame.
 pub const DEFAULT_MAX_RATE_HZ: f64 = 30.0;
 
+/// A shoulder or hip centre that moves by this many torso lengths between two model runs has not
+/// moved with the body: a fast pull moves them about 0.05 torso lengths in a 30 frames/s frame. On
+/// the development clips a cut moved them 0.84, and the landmarks leaving a lifter behind a plate
+/// 0.5-6.
+const JUMP_TORSO_LENGTHS: f64 = 0.5;
+/// Model runs further apart than this (a skipped stretch, a lost lifter) are not compared.
+const JUMP_WITHIN_S: f64 = 0.1;
+
+/// Shoulder centre and hip centre of a landmark result (BlazePose points 11/12 and 23/24).
+fn trunk_ends(result: &LandmarkResult) -> (Point, Point) {
+    let mid = |a: usize, b: usize| {
+        let (a, b) = (&result.keypoints[a], &result.keypoints[b]);
+        Point::new(0.5 * (a.x + b.x), 0.5 * (a.y + b.y))
+    };
+    (mid(11, 12), mid(23, 24))
+}
+
 /// Tracking parameters, with MediaPipe's values as defaults (except [`TrackerConfig::max_rate_hz`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackerConfig {
@@ -75,6 +92,10 @@ impl Default for TrackerConfig {
 struct LastSeen {
     hip: Point,
     scale_px: f64,
+    /// Shoulder and hip centres from the landmarks, and the distance between them (pixels).
+    shoulder: Point,
+    trunk_hip: Point,
+    torso_px: f64,
     t_s: f64,
 }
 
@@ -156,8 +177,12 @@ impl PoseTracker {
         // A tracked crop that lost the person (presence dropped), or slid off the body while
         // presence still looks fine (the torso shrinks in the crop): look again on this frame
         // rather than dropping it.
+        // Or the trunk jumped further than a body moves between two model runs: a cut in an edited
+        // clip, where the crop that followed the last shot lands on the next one turned the wrong
+        // way, and the crops that follow from it take several frames to come right.
         let lost = result.presence < self.cfg.min_presence;
-        if !from_detector && (lost || self.torso.is_drift(result.torso_crop_px, self.cfg.drift_ratio)) {
+        let drifted = self.torso.is_drift(result.torso_crop_px, self.cfg.drift_ratio);
+        if !from_detector && (lost || drifted || self.trunk_jumped(&result, t_s)) {
             if let Some(fresh) = self.detect_lifter(frame, t_s)? {
                 let retry = self.landmarks.run(frame, &fresh)?;
                 if lost || retry.presence >= self.cfg.min_presence {
@@ -203,11 +228,29 @@ impl PoseTracker {
         }))
     }
 
+    /// Whether the shoulder or hip centre moved by more than [`JUMP_TORSO_LENGTHS`] of the last
+    /// torso length since the last model run, [`JUMP_WITHIN_S`] or less before.
+    fn trunk_jumped(&self, result: &LandmarkResult, t_s: f64) -> bool {
+        let Some(last) = self.last_seen.filter(|l| t_s - l.t_s <= JUMP_WITHIN_S && l.torso_px > 0.0) else {
+            return false;
+        };
+        let (shoulder, hip) = trunk_ends(result);
+        shoulder.dist(last.shoulder).max(hip.dist(last.trunk_hip)) > JUMP_TORSO_LENGTHS * last.torso_px
+    }
+
     /// Records the lifter's position and prepares the next frame's crop.
     fn accept(&mut self, result: &LandmarkResult, t_s: f64) {
         let [hip, scale_point] = if self.cfg.smooth_roi { self.roi_filter.apply(result.aux, t_s) } else { result.aux };
         self.next_roi = Some(Roi::from_alignment(hip, scale_point, self.cfg.roi_scale)).filter(Roi::is_usable);
-        self.last_seen = Some(LastSeen { hip: result.aux[0], scale_px: result.aux[0].dist(result.aux[1]), t_s });
+        let (shoulder, trunk_hip) = trunk_ends(result);
+        self.last_seen = Some(LastSeen {
+            hip: result.aux[0],
+            scale_px: result.aux[0].dist(result.aux[1]),
+            shoulder,
+            trunk_hip,
+            torso_px: shoulder.dist(trunk_hip),
+            t_s,
+        });
     }
 
     /// Runs the detector and picks the lifter among the people found.
