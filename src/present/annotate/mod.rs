@@ -21,7 +21,7 @@ use text::TextPainter;
 
 use crate::analysis::config::Config;
 use crate::analysis::faults::{Confidence, Severity};
-use crate::analysis::report::Report;
+use crate::analysis::report::{RepReport, Report};
 use crate::capture::video::{spawn_decoder, FramePool, VideoError, VideoReader};
 use crate::posetrack::layout::joint;
 use crate::posetrack::PoseTrack;
@@ -327,7 +327,7 @@ impl<'a> Painter<'a> {
     }
 
     /// "ROM 58 cm, mean 0.52 m/s, peak 0.81 m/s" for a rep past its lockout, when measured.
-    fn rep_speed_line(r: &crate::analysis::report::RepReport) -> Option<String> {
+    fn rep_speed_line(r: &RepReport) -> Option<String> {
         let m = &r.metrics;
         let mut parts = vec![format!("ROM {:.0} cm", m.rom_cm?)];
         if let Some(v) = m.mean_concentric_velocity_m_per_s {
@@ -339,7 +339,7 @@ impl<'a> Painter<'a> {
         Some(parts.join(", "))
     }
 
-    fn current_rep(&self, t: f64) -> Option<&crate::analysis::report::RepReport> {
+    fn current_rep(&self, t: f64) -> Option<&RepReport> {
         self.report.reps.iter().find(|r| r.rep.start_s <= t && t <= r.rep.end_s)
     }
 
@@ -381,9 +381,7 @@ impl<'a> Painter<'a> {
         if !self.report.reliable {
             lines.push(("view/track unreliable: findings are informational".into(), GREY));
         }
-        // Faults of the current rep (or the one just finished) from the moment they happen.
-        let shown = self.report.reps.iter().filter(|r| r.rep.start_s <= t && t <= r.rep.end_s + 1.0);
-        for r in shown {
+        if let Some(r) = rep_whose_findings_show(&self.report.reps, t) {
             for f in r.faults.iter().filter(|f| f.at_s <= t) {
                 let c = match f.severity {
                     Severity::Fault => RED,
@@ -462,9 +460,44 @@ fn bend_color(bend: Option<f64>, warn: f64, fault: f64) -> (f64, f64, f64) {
     }
 }
 
+/// The rep whose findings the video shows at `t`: the current rep, or for a second after it ends
+/// the one just finished; never a finished rep's beside the next one's.
+fn rep_whose_findings_show(reps: &[RepReport], t: f64) -> Option<&RepReport> {
+    reps.iter().filter(|r| r.rep.start_s <= t).last().filter(|r| t <= r.rep.end_s + 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_video_shows_one_reps_findings_at_a_time() {
+        let rep = |index: usize, start_s: f64, end_s: f64| RepReport {
+            rep: crate::analysis::reps::Rep {
+                index,
+                start_s,
+                floor_break_s: start_s + 0.5,
+                knee_pass_s: None,
+                lockout_s: start_s + 1.0,
+                descent_s: start_s + 1.5,
+                end_s,
+                frames: Default::default(),
+                bar_floor_torso: 0.3,
+                bar_top_torso: 1.5,
+                descent_complete: true,
+            },
+            metrics: Default::default(),
+            faults: Vec::new(),
+        };
+        // Back to back (the first ends as the second starts), then a pause before the third.
+        let reps = [rep(1, 0.0, 2.0), rep(2, 2.0, 4.0), rep(3, 8.0, 10.0)];
+        let shown = |t: f64| rep_whose_findings_show(&reps, t).map(|r| r.rep.index);
+        assert_eq!(shown(1.0), Some(1));
+        assert_eq!(shown(2.5), Some(2), "the next rep's start ends the last one's findings");
+        assert_eq!(shown(4.8), Some(2), "a second after the last rep");
+        assert_eq!(shown(6.0), None);
+        assert_eq!(shown(12.0), None);
+    }
 
     #[test]
     fn bend_colours_follow_the_thresholds() {
