@@ -158,7 +158,7 @@ pub fn back_top(widths: &[Option<f64>]) -> usize {
 /// the same back reads the same under a hood and the limits keep their meaning.
 pub fn back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let n = widths.len();
-    if n < 7 || !mostly_seen(widths) || top < 6 {
+    if n < 7 || !mostly_seen(widths) {
         return None;
     }
     let half = top / 2;

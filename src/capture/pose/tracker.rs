@@ -1,8 +1,9 @@
 //! Following the lifter from frame to frame, as MediaPipe's pose graph does: detect a person, crop,
 //! run the landmark model, and crop the next frame from this frame's auxiliary landmarks
 //! (smoothed by a One Euro filter as in MediaPipe). When the pose presence of a tracked crop drops
-//! below its threshold, or the crop drifts off the body (the torso shrinking in the crop: it slides
-//! onto a plate in close portrait framing), the detector runs again on the same frame.
+//! below its threshold, the crop drifts off the body (the torso shrinking in the crop: it slides
+//! onto a plate in close portrait framing), or the trunk jumps further than a body moves between
+//! two model runs (a cut in an edited clip), the detector runs again on the same frame.
 //!
 //! Lifter selection: gyms have other people in frame. At first acquisition the lifter is the
 //! person who is large and central (score x relative size x centrality). After a loss the
@@ -16,7 +17,7 @@ use super::detector::{Detection, Detector, KP_FULL_BODY_SCALE, KP_HIP_CENTER};
 use super::geometry::Roi;
 use super::landmarks::{LandmarkModel, LandmarkResult};
 use super::model::ModelError;
-use super::{Point, PoseObservation, StageTimes};
+use super::{joint, Point, PoseObservation, StageTimes};
 
 /// Pose model runs per second of the clip, by default: every frame of a 24-30 frames/s clip,
 /// every other frame at 60. The analysis low-passes the pose at about 6 Hz (DOMAIN.md), far below
@@ -32,13 +33,13 @@ const JUMP_TORSO_LENGTHS: f64 = 0.5;
 /// Model runs further apart than this (a skipped stretch, a lost lifter) are not compared.
 const JUMP_WITHIN_S: f64 = 0.1;
 
-/// Shoulder centre and hip centre of a landmark result (BlazePose points 11/12 and 23/24).
+/// Shoulder centre and hip centre of a landmark result.
 fn trunk_ends(result: &LandmarkResult) -> (Point, Point) {
     let mid = |a: usize, b: usize| {
         let (a, b) = (&result.keypoints[a], &result.keypoints[b]);
         Point::new(0.5 * (a.x + b.x), 0.5 * (a.y + b.y))
     };
-    (mid(11, 12), mid(23, 24))
+    (mid(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER), mid(joint::LEFT_HIP, joint::RIGHT_HIP))
 }
 
 /// Tracking parameters, with MediaPipe's values as defaults (except [`TrackerConfig::max_rate_hz`]).
@@ -174,12 +175,11 @@ impl PoseTracker {
         let mut result = self.landmarks.run(frame, &roi)?;
         let mut roi = roi;
         let mut from_detector = from_detector;
-        // A tracked crop that lost the person (presence dropped), or slid off the body while
-        // presence still looks fine (the torso shrinks in the crop): look again on this frame
-        // rather than dropping it.
-        // Or the trunk jumped further than a body moves between two model runs: a cut in an edited
-        // clip, where the crop that followed the last shot lands on the next one turned the wrong
-        // way, and the crops that follow from it take several frames to come right.
+        // A tracked crop that lost the person (presence dropped), slid off the body while
+        // presence still looks fine (the torso shrinks in the crop), or saw the trunk jump further
+        // than a body moves (a cut in an edited clip: the crop that followed the last shot lands
+        // on the next one turned the wrong way, and the crops that follow from it take several
+        // frames to come right): look again on this frame rather than keep it.
         let lost = result.presence < self.cfg.min_presence;
         let drifted = self.torso.is_drift(result.torso_crop_px, self.cfg.drift_ratio);
         if !from_detector && (lost || drifted || self.trunk_jumped(&result, t_s)) {
