@@ -322,30 +322,19 @@ mod tests {
         assert_eq!(grade_low(170.0, 165.0, 155.0), None);
     }
 
-    fn rep() -> Rep {
-        Rep {
-            index: 1,
-            start_s: 0.0,
-            floor_break_s: 1.0,
-            knee_pass_s: Some(1.3),
-            lockout_s: 1.8,
-            descent_s: 2.2,
-            end_s: 3.0,
-            frames: Default::default(),
-            bar_floor_torso: 0.3,
-            bar_top_torso: 1.5,
-            descent_complete: true,
-        }
+    /// (code, severity, confidence) of one rep's findings whose code starts with `prefix`.
+    fn findings(m: &RepMetrics, prefix: &str) -> Vec<(&'static str, Severity, Confidence)> {
+        let cfg = crate::analysis::config::Config::default().faults;
+        let ev = Evidence { bar_from_plate: true, reliable: true, frame_interval_s: 1.0 / 30.0 };
+        rep_faults(&Rep::example(1, 0.0), m, &cfg, ev)
+            .into_iter()
+            .filter(|f| f.code.starts_with(prefix))
+            .map(|f| (f.code, f.severity, f.confidence))
+            .collect()
     }
 
     fn back_findings(m: &RepMetrics) -> Vec<(&'static str, Severity, Confidence)> {
-        let cfg = crate::analysis::config::Config::default().faults;
-        let ev = Evidence { bar_from_plate: true, reliable: true, frame_interval_s: 1.0 / 30.0 };
-        rep_faults(&rep(), m, &cfg, ev)
-            .into_iter()
-            .filter(|f| f.code.starts_with("rounded"))
-            .map(|f| (f.code, f.severity, f.confidence))
-            .collect()
+        findings(m, "rounded")
     }
 
     /// A rep whose back outline was seen whole all through the setup, nothing measured on it yet.
@@ -382,22 +371,18 @@ mod tests {
 
     #[test]
     fn a_bar_far_from_feet_not_seen_clear_of_the_plate_is_at_most_a_warning() {
-        let cfg = crate::analysis::config::Config::default().faults;
-        let ev = Evidence { bar_from_plate: true, reliable: true, frame_interval_s: 1.0 / 30.0 };
-        let bar = |m: &RepMetrics| -> Vec<(Severity, Confidence)> {
-            rep_faults(&rep(), m, &cfg, ev)
-                .into_iter()
-                .filter(|f| f.code == "bar_away_from_shins")
-                .map(|f| (f.severity, f.confidence))
-                .collect()
-        };
+        let bar = |m: &RepMetrics| findings(m, "bar_away_from_shins");
+        let (fault, warn) = (
+            vec![("bar_away_from_shins", Severity::Fault, Confidence::High)],
+            vec![("bar_away_from_shins", Severity::Warn, Confidence::Medium)],
+        );
         let far = RepMetrics { bar_to_midfoot_setup_cm: Some(20.0), ..Default::default() };
         let clear = RepMetrics { feet_plate_clearance_setup_r: Some(2.0), ..far.clone() };
-        assert_eq!(bar(&clear), vec![(Severity::Fault, Confidence::High)]);
+        assert_eq!(bar(&clear), fault);
         let covered = RepMetrics { feet_plate_clearance_setup_r: Some(0.6), ..far.clone() };
-        assert_eq!(bar(&covered), vec![(Severity::Warn, Confidence::Medium)]);
+        assert_eq!(bar(&covered), warn);
         // The plate not found at setup: nothing says where the feet were against it.
-        assert_eq!(bar(&far), vec![(Severity::Warn, Confidence::Medium)]);
+        assert_eq!(bar(&far), warn);
     }
 
     #[test]

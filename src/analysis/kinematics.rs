@@ -164,8 +164,12 @@ pub fn back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let half = top / 2;
     let lo = line_slope(widths, 0, half + 1)?;
     let hi = line_slope(widths, half, top + 1)?;
-    let span = top.min(n - 1) as f64 / (n - 1) as f64;
-    Some((lo.atan() - hi.atan()).to_degrees() / span)
+    Some((lo.atan() - hi.atan()).to_degrees() / top_t(widths.len(), top))
+}
+
+/// Sample `top` of an `n`-sample outline as a share of the hip->shoulder axis (1 = the shoulders).
+fn top_t(n: usize, top: usize) -> f64 {
+    top.min(n.saturating_sub(1)) as f64 / (n.max(2) - 1) as f64
 }
 
 /// At least 70 % of the outline was found.
@@ -193,9 +197,10 @@ fn line_slope(widths: &[Option<f64>], a: usize, b: usize) -> Option<f64> {
 }
 
 /// The thoracic bend: lines fitted to the middle third and the top third of the outline up to
-/// sample `top` ([`back_top`]; toward the shoulders), the angle between them, positive when convex (the upper
-/// back rounds over). The lower back does not enter it, so a rounded upper back over a flat lower
-/// back reads here and not in [`back_bend_deg`]'s lower half. Needs 70 % of the outline.
+/// sample `top` ([`back_top`]; toward the shoulders), the angle between them, positive when
+/// convex (the upper back rounds over). The lower back does not enter it, so a rounded upper back
+/// over a flat lower back reads here and not in [`back_bend_deg`]'s lower half. Needs 70 % of
+/// the outline.
 pub fn upper_back_bend_deg(widths: &[Option<f64>], top: usize) -> Option<f64> {
     let n = widths.len();
     if n < 9 || !mostly_seen(widths) {
@@ -298,7 +303,7 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             k.upper_back_bend_deg[i] = upper_back_bend_deg(&b.widths, top);
             k.back_line_incline_deg[i] =
                 line_slope(&b.widths, top / 2, top + 1).map(|m| b.axis_incline_deg - m.atan().to_degrees());
-            k.back_top_t[i] = Some(top as f64 / (b.widths.len().max(2) - 1) as f64);
+            k.back_top_t[i] = Some(top_t(b.widths.len(), top));
         }
         k.bar_height_torso[i] = height(wrist[i]);
         k.hip_height_torso[i] = height(hip[i]);

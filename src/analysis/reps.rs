@@ -41,6 +41,27 @@ pub struct Rep {
     pub descent_complete: bool,
 }
 
+#[cfg(test)]
+impl Rep {
+    /// A 3-second rep starting at `start_s` (floor break 1.0 s in, knees 1.3, lockout 1.8, down
+    /// from 2.2), for tests of what is built on reps.
+    pub(crate) fn example(index: usize, start_s: f64) -> Rep {
+        Rep {
+            index,
+            start_s,
+            floor_break_s: start_s + 1.0,
+            knee_pass_s: Some(start_s + 1.3),
+            lockout_s: start_s + 1.8,
+            descent_s: start_s + 2.2,
+            end_s: start_s + 3.0,
+            frames: Default::default(),
+            bar_floor_torso: 0.3,
+            bar_top_torso: 1.5,
+            descent_complete: true,
+        }
+    }
+}
+
 /// Frame indices of a rep's events.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RepFrames {

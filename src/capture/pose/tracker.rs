@@ -93,10 +93,9 @@ impl Default for TrackerConfig {
 struct LastSeen {
     hip: Point,
     scale_px: f64,
-    /// Shoulder and hip centres from the landmarks, and the distance between them (pixels).
+    /// Shoulder and hip centres from the landmarks (the trunk's ends).
     shoulder: Point,
     trunk_hip: Point,
-    torso_px: f64,
     t_s: f64,
 }
 
@@ -231,11 +230,10 @@ impl PoseTracker {
     /// Whether the shoulder or hip centre moved by more than [`JUMP_TORSO_LENGTHS`] of the last
     /// torso length since the last model run, [`JUMP_WITHIN_S`] or less before.
     fn trunk_jumped(&self, result: &LandmarkResult, t_s: f64) -> bool {
-        let Some(last) = self.last_seen.filter(|l| t_s - l.t_s <= JUMP_WITHIN_S && l.torso_px > 0.0) else {
-            return false;
-        };
+        let Some(last) = self.last_seen.filter(|l| t_s - l.t_s <= JUMP_WITHIN_S) else { return false };
+        let torso_px = last.shoulder.dist(last.trunk_hip);
         let (shoulder, hip) = trunk_ends(result);
-        shoulder.dist(last.shoulder).max(hip.dist(last.trunk_hip)) > JUMP_TORSO_LENGTHS * last.torso_px
+        torso_px > 0.0 && shoulder.dist(last.shoulder).max(hip.dist(last.trunk_hip)) > JUMP_TORSO_LENGTHS * torso_px
     }
 
     /// Records the lifter's position and prepares the next frame's crop.
@@ -248,7 +246,6 @@ impl PoseTracker {
             scale_px: result.aux[0].dist(result.aux[1]),
             shoulder,
             trunk_hip,
-            torso_px: shoulder.dist(trunk_hip),
             t_s,
         });
     }

@@ -472,31 +472,19 @@ mod tests {
 
     #[test]
     fn the_video_shows_one_reps_findings_at_a_time() {
-        let rep = |index: usize, start_s: f64, end_s: f64| RepReport {
-            rep: crate::analysis::reps::Rep {
-                index,
-                start_s,
-                floor_break_s: start_s + 0.5,
-                knee_pass_s: None,
-                lockout_s: start_s + 1.0,
-                descent_s: start_s + 1.5,
-                end_s,
-                frames: Default::default(),
-                bar_floor_torso: 0.3,
-                bar_top_torso: 1.5,
-                descent_complete: true,
-            },
+        let rep = |index: usize, start_s: f64| RepReport {
+            rep: crate::analysis::reps::Rep::example(index, start_s),
             metrics: Default::default(),
             faults: Vec::new(),
         };
-        // Back to back (the first ends as the second starts), then a pause before the third.
-        let reps = [rep(1, 0.0, 2.0), rep(2, 2.0, 4.0), rep(3, 8.0, 10.0)];
+        // Three-second reps back to back (the first ends as the second starts), then a pause.
+        let reps = [rep(1, 0.0), rep(2, 3.0), rep(3, 8.0)];
         let shown = |t: f64| rep_whose_findings_show(&reps, t).map(|r| r.rep.index);
         assert_eq!(shown(1.0), Some(1));
-        assert_eq!(shown(2.5), Some(2), "the next rep's start ends the last one's findings");
-        assert_eq!(shown(4.8), Some(2), "a second after the last rep");
-        assert_eq!(shown(6.0), None);
-        assert_eq!(shown(12.0), None);
+        assert_eq!(shown(3.5), Some(2), "the next rep's start ends the last one's findings");
+        assert_eq!(shown(6.8), Some(2), "a second after the last rep");
+        assert_eq!(shown(7.5), None);
+        assert_eq!(shown(12.5), None);
     }
 
     #[test]
