@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::capture::bar::{BarError, PlateConfig, PlateTracker};
 use crate::capture::pose::detector::{Detector, DETECTOR_SPEC};
-use crate::capture::pose::landmarks::{LandmarkModel, LANDMARK_SPEC};
+use crate::capture::pose::landmarks::LandmarkModel;
 use crate::capture::pose::model::{Model, ModelError};
 use crate::capture::pose::{PoseObservation, PoseTracker, StageTimes, TrackerConfig};
 use crate::capture::video::{spawn_decoder, Frame, FramePool, VideoError, VideoReader};
@@ -51,6 +51,8 @@ pub struct PoseEngine {
     meta: ModelMeta,
     /// Pose model runs per second of the clip at most (0 = every frame).
     max_rate_hz: f64,
+    /// Back outlines read per second of the clip at most (0 = on every model run).
+    outline_max_rate_hz: f64,
 }
 
 impl PoseEngine {
@@ -60,16 +62,22 @@ impl PoseEngine {
         paths: &ModelPaths,
         cfg: TrackerConfig,
     ) -> Result<Self, PipelineError> {
-        let landmark = Model::load(env, &paths.landmark, LANDMARK_SPEC)?;
+        let landmark = LandmarkModel::load(env, &paths.landmark)?;
         let detector = Model::load(env, &paths.detector, DETECTOR_SPEC)?;
         let sha = |p: &Path| {
             crate::support::output::sha256_file(p)
                 .map_err(|source| PipelineError::ModelFile { path: p.to_path_buf(), source })
         };
         let meta = ModelMeta::blazepose(&paths.landmark, sha(&paths.landmark)?, &paths.detector, sha(&paths.detector)?);
-        let max_rate_hz = cfg.max_rate_hz;
-        let tracker = PoseTracker::new(Detector::new(detector), LandmarkModel::new(landmark), cfg);
-        Ok(PoseEngine { tracker, plate: PlateTracker::new(PlateConfig::default()), meta, max_rate_hz })
+        let (max_rate_hz, outline_max_rate_hz) = (cfg.max_rate_hz, cfg.outline_max_rate_hz);
+        let tracker = PoseTracker::new(Detector::new(detector), landmark, cfg);
+        Ok(PoseEngine {
+            tracker,
+            plate: PlateTracker::new(PlateConfig::default()),
+            meta,
+            max_rate_hz,
+            outline_max_rate_hz,
+        })
     }
 }
 
@@ -118,7 +126,8 @@ impl Timings {
 
 /// Which frames the pose model runs on: each one at least `0.8 / max_rate_hz` after the last it
 /// ran on (at a 30 Hz cap: every frame at 24-36 frames/s, every other at 48-60, every fourth at
-/// 120), so that frame-time jitter does not drop frames of a clip at the cap.
+/// 120), so that frame-time jitter does not drop frames of a clip at the cap. The same rule, over
+/// the model's runs, picks those that read the back outline.
 #[derive(Debug, Clone, Copy)]
 struct PoseRate {
     min_interval_s: f64,
@@ -173,6 +182,7 @@ pub fn track_clip(
     // core the decoder leaves mostly idle.
     let (posed_tx, posed_rx) = mpsc::sync_channel::<(Frame, Posed)>(FRAME_POOL);
     let mut rate = PoseRate::new(engine.max_rate_hz);
+    let mut outline_rate = PoseRate::new(engine.outline_max_rate_hz);
     let (decode_result, pose_result, plate_result) = std::thread::scope(|s| {
         let (FramePool { full: full_rx, free: free_tx }, decoder) = spawn_decoder(s, reader, FRAME_POOL);
         let plates = s.spawn(move || -> Result<(Vec<PoseFrame>, f64), BarError> {
@@ -205,7 +215,8 @@ pub fn track_clip(
             for frame in full_rx.iter() {
                 let posed = if rate.due(frame.t_s) {
                     let t0 = Instant::now();
-                    let obs = tracker.process(&frame.image, frame.t_s)?;
+                    let outline = outline_rate.due(frame.t_s);
+                    let obs = tracker.process(&frame.image, frame.t_s, outline)?;
                     pose_s += t0.elapsed().as_secs_f64();
                     ran += 1;
                     last.clone_from(&obs);

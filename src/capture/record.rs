@@ -42,6 +42,7 @@ impl PoseFrame {
             plate: None,
             camera_angle_deg: o.camera_angle_deg.map(|a| round_to(a, 2)),
             interpolated: false,
+            outline_interpolated: !o.outline_read,
         }
     }
 

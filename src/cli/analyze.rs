@@ -71,6 +71,11 @@ pub struct AnalyzeArgs {
     /// at up to twice the time.
     #[arg(long, value_name = "HZ", default_value_t = pose::DEFAULT_MAX_RATE_HZ)]
     pub pose_hz: f64,
+    /// Read the back's outline (the segmentation, as costly as the landmarks) on the pose model's
+    /// runs at most this many times per second of the clip, interpolated between; 0 = on every
+    /// run. Below about 8 the outline is missing on the frames between.
+    #[arg(long, value_name = "HZ", default_value_t = pose::DEFAULT_OUTLINE_RATE_HZ)]
+    pub outline_hz: f64,
     /// Tracking parameter overrides for experiments: `drift_ratio=0`, `refine_from_heatmap=false`,
     /// `smooth_roi=false`, `min_presence=0.5`... (repeatable).
     #[arg(long = "tracker", value_name = "KEY=VALUE", hide = true)]
@@ -92,7 +97,16 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
         "--pose-hz {}: expected a number of times a second, 0 or more",
         args.pose_hz
     );
-    let tracker = TrackerConfig { max_rate_hz: args.pose_hz, ..tracker_config(&args.tracker_overrides)? };
+    anyhow::ensure!(
+        args.outline_hz.is_finite() && args.outline_hz >= 0.0,
+        "--outline-hz {}: expected a number of times a second, 0 or more",
+        args.outline_hz
+    );
+    let tracker = TrackerConfig {
+        max_rate_hz: args.pose_hz,
+        outline_max_rate_hz: args.outline_hz,
+        ..tracker_config(&args.tracker_overrides)?
+    };
     let env = crate::capture::runtime::environment(args.ort_lib.as_deref())?;
     let models_dir = pose::default_models_dir();
     let paths = ModelPaths {
@@ -114,10 +128,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     // The stamp covers everything that changes the outputs.
     let settings = format!(
-        "{}\n# tracker {:?}\n# pose {} Hz\n# slowmo {}\n# model {}",
+        "{}\n# tracker {:?}\n# pose {} Hz\n# outline {} Hz\n# slowmo {}\n# model {}",
         cfg.to_toml(),
         args.tracker_overrides,
         args.pose_hz,
+        args.outline_hz,
         args.slowmo_factor,
         paths.landmark.display()
     );

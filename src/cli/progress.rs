@@ -107,7 +107,12 @@ pub(super) fn print_timings(t: &Timings) {
     );
     println!("      crop+input  {:8.2} ms/frame", per_frame_ms(t.stages.crop_s));
     println!("      landmarks   {:8.2} ms/frame", per_frame_ms(t.stages.landmark_infer_s));
-    println!("      post        {:8.2} ms/frame", per_frame_ms(t.stages.landmark_post_s));
+    println!(
+        "      post        {:8.2} ms/frame  (back outline read on {} model runs; segmentation head {:.2} ms/frame)",
+        per_frame_ms(t.stages.landmark_post_s),
+        t.stages.outlines,
+        per_frame_ms(t.stages.segmentation_s)
+    );
     println!("      detector    {:8.2} ms/frame  ({} runs)", per_frame_ms(t.stages.detect_s), t.stages.detector_runs);
     println!(
         "    plate thread  {:8.2} ms/frame  ({} acquisition searches)",

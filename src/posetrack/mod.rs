@@ -109,10 +109,15 @@ pub struct PoseFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub camera_angle_deg: Option<f64>,
     /// `true` when the pose model did not run on this frame (see `TrackerConfig::max_rate_hz`):
-    /// its landmarks and back outline, when present, are interpolated in time between the model's
-    /// frames either side.
+    /// its landmarks, when present, are interpolated in time between the model's frames either
+    /// side, and its back outline between the frames either side that read one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interpolated: bool,
+    /// `true` when the pose model ran on this frame but the back outline was not read (see
+    /// `TrackerConfig::outline_max_rate_hz`): the outline, when present, is interpolated in time
+    /// between the frames either side that read it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outline_interpolated: bool,
 }
 
 /// Serialised form of [`BackOutline`].
@@ -148,6 +153,7 @@ impl PoseFrame {
             plate: None,
             camera_angle_deg: None,
             interpolated: false,
+            outline_interpolated: false,
         }
     }
 
@@ -157,15 +163,20 @@ impl PoseFrame {
     }
 }
 
-/// What a skipped frame gets: landmarks, presence and back outline.
-type Interpolated = (Vec<[f64; 3]>, Option<f64>, Option<BackOutlineRecord>);
+/// What a skipped frame gets: landmarks and presence.
+type Interpolated = (Vec<[f64; 3]>, Option<f64>);
 
 /// Model frames further apart than this (s) are not interpolated between.
 const MAX_INTERPOLATION_GAP_S: f64 = 0.1;
+/// Frames that read the back outline further apart than this (s) are not interpolated between
+/// (the outline is read at 15 Hz by default: 67-83 ms apart).
+const MAX_OUTLINE_GAP_S: f64 = 0.15;
 
 /// Fills each frame the pose model skipped with the linear interpolation in time of the model
-/// frames either side, when both found the lifter (and the back outline where both have it); a
-/// skipped frame next to a frame without the lifter, or after the last model frame, stays unseen.
+/// frames either side, when both found the lifter; a skipped frame next to a frame without the
+/// lifter, or after the last model frame, stays unseen. Then gives each frame with the lifter
+/// that did not read the back outline (skipped, or `outline_interpolated`) the outline's widths
+/// interpolated between the frames either side that read one, on its own trunk axis.
 pub fn fill_skipped(frames: &mut [PoseFrame]) {
     let model_frames: Vec<usize> = (0..frames.len()).filter(|&k| !frames[k].interpolated).collect();
     for pair in model_frames.windows(2) {
@@ -190,31 +201,59 @@ pub fn fill_skipped(frames: &mut [PoseFrame]) {
                         [round_to(lerp(p[0], q[0]), 2), round_to(lerp(p[1], q[1]), 2), round_to(lerp(p[2], q[2]), 4)]
                     })
                     .collect();
-                let presence = fa.presence.zip(fb.presence).map(|(p, q)| p.min(q));
-                let back = fa.back.as_ref().zip(fb.back.as_ref()).map(|(p, q)| {
-                    let widths = |u: &[Option<f64>], v: &[Option<f64>]| {
-                        u.iter().zip(v).map(|(x, y)| x.zip(*y).map(|(x, y)| round_to(lerp(x, y), 4))).collect()
-                    };
-                    BackOutlineRecord {
-                        hip: [round_to(lerp(p.hip[0], q.hip[0]), 2), round_to(lerp(p.hip[1], q.hip[1]), 2)],
-                        shoulder: [
-                            round_to(lerp(p.shoulder[0], q.shoulder[0]), 2),
-                            round_to(lerp(p.shoulder[1], q.shoulder[1]), 2),
-                        ],
-                        back_if_facing_right: widths(&p.back_if_facing_right, &q.back_if_facing_right),
-                        back_if_facing_left: widths(&p.back_if_facing_left, &q.back_if_facing_left),
-                    }
-                });
-                (landmarks, presence, back)
+                (landmarks, fa.presence.zip(fb.presence).map(|(p, q)| p.min(q)))
             })
             .collect();
-        for (k, (landmarks, presence, back)) in (a + 1..b).zip(fills) {
-            let f = &mut frames[k];
-            f.landmarks = Some(landmarks);
-            f.presence = presence;
-            f.back = back;
+        for (k, (landmarks, presence)) in (a + 1..b).zip(fills) {
+            frames[k].landmarks = Some(landmarks);
+            frames[k].presence = presence;
         }
     }
+    fill_outlines(frames);
+}
+
+/// The back outlines of frames that did not read one (see [`fill_skipped`]).
+fn fill_outlines(frames: &mut [PoseFrame]) {
+    let read: Vec<usize> =
+        (0..frames.len()).filter(|&k| !frames[k].interpolated && !frames[k].outline_interpolated).collect();
+    for pair in read.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let (fa, fb) = (&frames[a], &frames[b]);
+        let span_s = fb.t_s - fa.t_s;
+        if b == a + 1 || !(span_s > 0.0 && span_s <= MAX_OUTLINE_GAP_S) {
+            continue;
+        }
+        let (Some(oa), Some(ob)) = (&fa.back, &fb.back) else { continue };
+        let fills: Vec<Option<BackOutlineRecord>> = (a + 1..b)
+            .map(|k| {
+                let (hip, shoulder) = trunk_axis(frames[k].landmarks.as_deref()?)?;
+                let w = ((frames[k].t_s - fa.t_s) / span_s).clamp(0.0, 1.0);
+                let widths = |u: &[Option<f64>], v: &[Option<f64>]| {
+                    u.iter().zip(v).map(|(x, y)| x.zip(*y).map(|(x, y)| round_to(x + w * (y - x), 4))).collect()
+                };
+                Some(BackOutlineRecord {
+                    hip,
+                    shoulder,
+                    back_if_facing_right: widths(&oa.back_if_facing_right, &ob.back_if_facing_right),
+                    back_if_facing_left: widths(&oa.back_if_facing_left, &ob.back_if_facing_left),
+                })
+            })
+            .collect();
+        for (k, back) in (a + 1..b).zip(fills) {
+            frames[k].back = back;
+        }
+    }
+}
+
+/// Hip centre and shoulder centre of a frame's landmarks (the back outline's axis), rounded as
+/// the outline records them.
+fn trunk_axis(landmarks: &[[f64; 3]]) -> Option<([f64; 2], [f64; 2])> {
+    use layout::joint;
+    let mid = |a: usize, b: usize| -> Option<[f64; 2]> {
+        let (p, q) = (landmarks.get(a)?, landmarks.get(b)?);
+        Some([round_to(0.5 * (p[0] + q[0]), 2), round_to(0.5 * (p[1] + q[1]), 2)])
+    };
+    Some((mid(joint::LEFT_HIP, joint::RIGHT_HIP)?, mid(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER)?))
 }
 
 impl ModelMeta {
@@ -342,6 +381,48 @@ mod tests {
         }
         let err = PoseTrack::from_json(&json_of(&track), "five.json").expect_err("five landmarks").to_string();
         assert!(err.contains("5 landmark names"), "{err}");
+    }
+
+    #[test]
+    fn outlines_not_read_are_interpolated_on_the_frames_own_axis() {
+        let spec = SynthLift {
+            reps: 1,
+            fps: 30.0,
+            noise_px: 0.0,
+            dropout_fraction: 0.0,
+            swap_labels_fraction: 0.0,
+            ..SynthLift::default()
+        };
+        let (track, _) = synth::generate(&spec);
+        let truth = track.frames.clone();
+        let mut frames = truth.clone();
+        // The outline read on even frames only; none found on frame 20; frames 31-35 not read
+        // (a gap of 0.2 s, too long to bridge).
+        for (k, f) in frames.iter_mut().enumerate() {
+            if k % 2 == 1 || (31..=35).contains(&k) {
+                f.outline_interpolated = true;
+                f.back = None;
+            }
+        }
+        frames[20].back = None;
+        let last = frames.len() - 1;
+        fill_skipped(&mut frames);
+        for (k, (got, want)) in frames.iter().zip(&truth).enumerate() {
+            assert_eq!(got.landmarks, want.landmarks, "frame {k}: landmarks untouched");
+            let unbridged = k == 19 || k == 20 || k == 21 || (31..=35).contains(&k) || (k == last && k % 2 == 1);
+            if unbridged {
+                assert!(got.back.is_none(), "frame {k}: no outline read on one side, or too far");
+                continue;
+            }
+            let (g, w) = (got.back.as_ref().expect("outline"), want.back.as_ref().expect("synthetic"));
+            // The axis is the frame's own hip and shoulder centres, not the neighbours'.
+            let off = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
+            assert!(off(g.hip, w.hip).max(off(g.shoulder, w.shoulder)) <= 0.011, "frame {k}: axis {g:?} vs {w:?}");
+            for (a, b) in g.back_if_facing_right.iter().zip(&w.back_if_facing_right) {
+                let (a, b) = (a.expect("width"), b.expect("width"));
+                assert!((a - b).abs() < 0.01, "frame {k}: width {a} vs {b}");
+            }
+        }
     }
 
     #[test]

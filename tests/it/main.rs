@@ -16,6 +16,7 @@ mod lifter;
 mod names;
 mod props;
 mod robust;
+mod segmentation;
 mod serve;
 mod shard;
 mod synthetic;

@@ -366,7 +366,15 @@ fn pose_with_hands(hands: (f64, f64), torso_px: f64) -> PoseObservation {
         keypoints[i] = at(hands.0, hands.1);
     }
     let roi = Roi { center: Point::new(hands.0, hands.1), size_px: 3.0 * torso_px, angle_rad: 0.0 };
-    PoseObservation { keypoints, presence: 0.99, roi, from_detector: false, back: None, camera_angle_deg: None }
+    PoseObservation {
+        keypoints,
+        presence: 0.99,
+        roi,
+        from_detector: false,
+        back: None,
+        outline_read: false,
+        camera_angle_deg: None,
+    }
 }
 
 #[test]

@@ -1,15 +1,24 @@
 //! BlazePose landmark model: warps the rotated square ROI straight from the full frame into the
 //! 256x256 input, runs the model, refines landmarks from the heatmap as MediaPipe does, and maps
 //! the 39 points (33 named + hip centre + full-body scale point) back to frame pixels.
+//!
+//! The segmentation (the body silhouette the back outline is read from) is either the model's
+//! own `Identity_2` output (a whole model) or a separate head fed the model's feature maps (a
+//! model split by `scripts/split_landmark_model.py`, with `NAME.seg.onnx` beside `NAME.onnx`).
+//! ONNX Runtime runs every node of a model whatever outputs are asked for, and the head is about
+//! half of the full model's time: split, it runs only on the frames whose outline is wanted.
 
 use std::time::Instant;
 
 use opencv::{core, prelude::*};
+use ort::session::builder::GraphOptimizationLevel;
 
 use super::back::{back_outline, BackOutline};
 use super::detector::{cv_err, sigmoid, warp_into};
 use super::geometry::Roi;
-use super::model::{Model, ModelError, ModelSpec, TensorSpec};
+use super::model::{
+    check_model, check_outlets, named, open_session, outlet_shapes, Model, ModelError, ModelSpec, TensorSpec,
+};
 use super::{Keypoint, Point, StageTimes, NUM_LANDMARKS};
 
 pub const INPUT_SIZE: i32 = 256;
@@ -22,17 +31,32 @@ const HEATMAP_SIZE: usize = 64;
 const REFINE_KERNEL: usize = 7;
 const REFINE_MIN_CONFIDENCE: f64 = 0.5;
 
+/// What the landmark model must have, whole or split (the segmentation aside).
 pub const LANDMARK_SPEC: ModelSpec = ModelSpec {
     what: "BlazePose landmark model",
     input: TensorSpec { name: "input_1", shape: &[1, 256, 256, 3] },
     outputs: &[
         TensorSpec { name: "Identity", shape: &[1, 195] },
         TensorSpec { name: "Identity_1", shape: &[1, 1] },
-        TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] },
         TensorSpec { name: "Identity_3", shape: &[1, 64, 64, 39] },
         TensorSpec { name: "Identity_4", shape: &[1, 117] },
     ],
 };
+/// The segmentation logits: an output of a whole landmark model, or of its split-off head.
+pub const SEGMENTATION: TensorSpec = TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] };
+const HEAD_WHAT: &str = "BlazePose segmentation head";
+/// Output numbers in the landmark model's outputs (the order of `LANDMARK_SPEC`, then the
+/// segmentation when the model is whole).
+const OUT_LANDMARKS: usize = 0;
+const OUT_PRESENCE: usize = 1;
+const OUT_HEATMAP: usize = 2;
+const OUT_WORLD: usize = 3;
+const OUT_SEGMENTATION: usize = 4;
+
+/// The segmentation head's file beside a split landmark model: `NAME.seg.onnx` for `NAME.onnx`.
+pub fn segmentation_head_path(landmark: &std::path::Path) -> std::path::PathBuf {
+    landmark.with_extension("seg.onnx")
+}
 
 /// What one run of the landmark model gives, in frame pixels.
 #[derive(Debug, Clone)]
@@ -71,6 +95,8 @@ pub fn camera_angle_deg(world: &[f32]) -> Option<f64> {
 /// The landmark model with its buffers.
 pub struct LandmarkModel {
     model: Model,
+    /// The split-off segmentation head (`None`: the model is whole and gives the logits itself).
+    head: Option<Model>,
     crop: core::Mat,
     /// Refine landmark positions from the heatmap (MediaPipe does).
     pub refine_from_heatmap: bool,
@@ -79,12 +105,57 @@ pub struct LandmarkModel {
 }
 
 impl LandmarkModel {
-    pub fn new(model: Model) -> LandmarkModel {
-        LandmarkModel { model, crop: core::Mat::default(), refine_from_heatmap: true, times: StageTimes::default() }
+    /// Loads the landmark model at `path`, whole or split (its head beside it, see
+    /// [`segmentation_head_path`]), and checks both parts.
+    pub fn load(env: &ort::environment::Environment, path: &std::path::Path) -> Result<LandmarkModel, ModelError> {
+        let session = open_session(env, path, GraphOptimizationLevel::All)?;
+        check_model(&session, path, &LANDMARK_SPEC)?;
+        let mismatch = |path: &std::path::Path, what: &'static str| {
+            let path = path.to_path_buf();
+            move |problem: String| ModelError::Mismatch { path, what, problem }
+        };
+        let owned = |t: &TensorSpec| (t.name.to_string(), t.shape.to_vec());
+        let mut outputs: Vec<(String, Vec<i64>)> = LANDMARK_SPEC.outputs.iter().map(owned).collect();
+        let whole = session.outputs().iter().any(|o| o.name() == SEGMENTATION.name);
+        let head = if whole {
+            check_outlets("output", session.outputs(), named(&[SEGMENTATION]))
+                .map_err(mismatch(path, LANDMARK_SPEC.what))?;
+            outputs.push(owned(&SEGMENTATION));
+            None
+        } else {
+            let head_path = segmentation_head_path(path);
+            if !head_path.is_file() {
+                return Err(mismatch(path, LANDMARK_SPEC.what)(format!(
+                    "it has no segmentation output '{}' and no segmentation head beside it ({})",
+                    SEGMENTATION.name,
+                    head_path.display()
+                )));
+            }
+            // Without the NCHWc layout: the head's last stage works on 8-channel 256x256 maps,
+            // which NCHWc pads to 16 channels and reorders around each operator (a head run took
+            // 12.1 ms with it, 9.6 ms without, on the gymapp clip; the logits differ by float
+            // rounding, a few hundredths).
+            let head = open_session(env, &head_path, GraphOptimizationLevel::Level2)?;
+            check_outlets("output", head.outputs(), named(&[SEGMENTATION])).map_err(mismatch(&head_path, HEAD_WHAT))?;
+            // The head's inputs are the model's feature maps: outputs of the same name and shape.
+            let features = outlet_shapes(head.inputs());
+            check_outlets("output", session.outputs(), features.iter().map(|(n, s)| (n.as_str(), s.as_slice())))
+                .map_err(mismatch(path, LANDMARK_SPEC.what))?;
+            outputs.extend(features);
+            Some(Model::prepare(head, &head_path, None, &[owned(&SEGMENTATION)])?)
+        };
+        let model = Model::prepare(session, path, Some(LANDMARK_SPEC.input), &outputs)?;
+        Ok(LandmarkModel {
+            model,
+            head,
+            crop: core::Mat::default(),
+            refine_from_heatmap: true,
+            times: StageTimes::default(),
+        })
     }
 
-    /// Runs the model on `roi` of `frame` (BGR).
-    pub fn run(&mut self, frame: &core::Mat, roi: &Roi) -> Result<LandmarkResult, ModelError> {
+    /// Runs the model on `roi` of `frame` (BGR); reads the back outline only when `outline`.
+    pub fn run(&mut self, frame: &core::Mat, roi: &Roi, outline: bool) -> Result<LandmarkResult, ModelError> {
         let t0 = Instant::now();
         let to_crop = roi.frame_to_crop(INPUT_SIZE as f64);
         warp_into(frame, &to_crop, INPUT_SIZE, &mut self.crop)?;
@@ -100,11 +171,10 @@ impl LandmarkModel {
         let outputs = self.model.run()?;
         let t2 = Instant::now();
         self.times.landmark_infer_s += (t2 - t1).as_secs_f64();
-        let raw = outputs.get(0)?;
-        let presence = outputs.get(1)?[0] as f64;
-        let seg = outputs.get(2)?;
-        let heatmap = outputs.get(3)?;
-        let camera_angle_deg = camera_angle_deg(outputs.get(4)?);
+        let raw = outputs.get(OUT_LANDMARKS)?;
+        let presence = outputs.get(OUT_PRESENCE)?[0] as f64;
+        let heatmap = outputs.get(OUT_HEATMAP)?;
+        let camera_angle_deg = camera_angle_deg(outputs.get(OUT_WORLD)?);
 
         let mut crop_pts = [Point::default(); NUM_POINTS];
         for (i, p) in crop_pts.iter_mut().enumerate() {
@@ -122,7 +192,21 @@ impl LandmarkModel {
         let aux = [to_frame.apply(crop_pts[AUX_HIP_CENTER]), to_frame.apply(crop_pts[AUX_FULL_BODY_SCALE])];
         let hip = crop_pts[23].mid(crop_pts[24]);
         let shoulder = crop_pts[11].mid(crop_pts[12]);
-        let back = back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
+        let mut back = None;
+        if outline {
+            let read =
+                |seg: &[f32]| back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
+            match self.head.as_mut() {
+                None => back = read(outputs.get(OUT_SEGMENTATION)?),
+                Some(head) => {
+                    let t3 = Instant::now();
+                    let seg = head.run_on(&outputs)?;
+                    self.times.segmentation_s += t3.elapsed().as_secs_f64();
+                    back = read(seg.get(0)?);
+                }
+            }
+            self.times.outlines += 1;
+        }
         drop(outputs);
         self.times.landmark_post_s += t2.elapsed().as_secs_f64();
         Ok(LandmarkResult { keypoints, aux, presence, torso_crop_px: hip.dist(shoulder), back, camera_angle_deg })

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use back::BackOutline;
 pub use geometry::Roi;
-pub use tracker::{PoseTracker, TrackerConfig, DEFAULT_MAX_RATE_HZ};
+pub use tracker::{PoseTracker, TrackerConfig, DEFAULT_MAX_RATE_HZ, DEFAULT_OUTLINE_RATE_HZ};
 
 pub use crate::posetrack::layout::{joint, weighted_pair, BLAZEPOSE_NAMES, NUM_LANDMARKS};
 
@@ -66,8 +66,11 @@ pub struct PoseObservation {
     pub roi: Roi,
     /// Whether the crop came from the detector (`true`) or from the previous frame (`false`).
     pub from_detector: bool,
-    /// Back outline from the segmentation mask, when the mask gave one.
+    /// Back outline from the segmentation mask, when it was read and the mask gave one.
     pub back: Option<BackOutline>,
+    /// Whether the back outline was read on this frame (see
+    /// [`TrackerConfig::outline_max_rate_hz`]); `back` is `None` when it was not.
+    pub outline_read: bool,
     /// The camera's angle from side-on, degrees, from the world landmarks.
     pub camera_angle_deg: Option<f64>,
 }
@@ -82,8 +85,12 @@ pub struct StageTimes {
     pub crop_s: f64,
     /// Landmark model inference.
     pub landmark_infer_s: f64,
-    /// Decoding landmarks, heatmap refinement, back outline.
+    /// Decoding landmarks, heatmap refinement, back outline (segmentation head included).
     pub landmark_post_s: f64,
+    /// Of which the split-off segmentation head (0 with a whole model: it runs inside the model).
+    pub segmentation_s: f64,
+    /// Model runs whose back outline was read.
+    pub outlines: u64,
 }
 
 /// Which BlazePose landmark model to use.

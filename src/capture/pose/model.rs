@@ -2,11 +2,13 @@
 //! and running it with preallocated input and output tensors, so the per-frame hot path allocates
 //! nothing. One intra-op thread per session: on a 2-core machine the other core decodes video.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use ort::memory::Allocator;
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionOutputs};
-use ort::value::{Tensor, TensorElementType, ValueType};
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue, SessionOutputs};
+use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
 
 /// A tensor the model must have: name, element type float32, and shape (-1 = any).
 #[derive(Debug, Clone, Copy)]
@@ -43,56 +45,83 @@ pub enum ModelError {
 /// A loaded, validated model with its reusable buffers.
 pub struct Model {
     session: Session,
-    input: Tensor<f32>,
+    /// The input buffer; `None` for a model fed another model's outputs ([`Model::run_on`]).
+    input: Option<Tensor<f32>>,
+    /// Input names, in the session's order.
+    input_names: Vec<String>,
+    /// Output names, in the order [`Outputs::get`] numbers them.
+    output_names: Vec<String>,
     run_options: RunOptions<HasSelectedOutputs>,
-    spec: ModelSpec,
     path: PathBuf,
 }
 
 impl Model {
     /// Loads `path` with ONNX Runtime from `env` and checks it against `spec`.
     pub fn load(env: &ort::environment::Environment, path: &Path, spec: ModelSpec) -> Result<Model, ModelError> {
-        if !path.is_file() {
-            return Err(ModelError::NotFound { path: path.to_path_buf() });
-        }
-        let load_err = |e: ort::Error| ModelError::Load { path: path.to_path_buf(), reason: e.to_string() };
-        // The builder's error type is not Send/Sync: build inside a closure returning ort::Result.
-        let build = || -> ort::Result<Session> {
-            Session::builder(env)?
-                .with_intra_threads(1)?
-                .with_inter_threads(1)?
-                .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)?
-                .commit_from_file(path)
-        };
-        let session = build().map_err(load_err)?;
-        let mismatch = |problem: String| ModelError::Mismatch { path: path.to_path_buf(), what: spec.what, problem };
-        check_outlets("input", session.inputs(), std::slice::from_ref(&spec.input)).map_err(mismatch)?;
-        check_outlets("output", session.outputs(), spec.outputs).map_err(mismatch)?;
-        let input =
-            Tensor::<f32>::new(&Allocator::default(), spec.input.shape.iter().map(|&d| d.max(1)).collect::<Vec<_>>())
-                .map_err(load_err)?;
-        let mut selector = OutputSelector::no_default();
-        for out in spec.outputs {
-            let shape: Vec<i64> = out.shape.iter().map(|&d| d.max(1)).collect();
-            let value = Tensor::<f32>::new(&Allocator::default(), shape).map_err(load_err)?;
-            selector = selector.with(out.name).preallocate(out.name, value);
-        }
-        let run_options = RunOptions::new().map_err(load_err)?.with_outputs(selector);
-        Ok(Model { session, input, run_options, spec, path: path.to_path_buf() })
+        let session = open_session(env, path, GraphOptimizationLevel::All)?;
+        check_model(&session, path, &spec)?;
+        let outputs: Vec<(String, Vec<i64>)> =
+            spec.outputs.iter().map(|o| (o.name.to_string(), o.shape.to_vec())).collect();
+        Model::prepare(session, path, Some(spec.input), &outputs)
     }
 
-    /// The input buffer, to be filled before [`Model::run`].
+    /// Preallocates the input (when the model has its own) and the selected `outputs` (name,
+    /// shape; -1 = any, allocated as 1) of an opened, checked session.
+    pub(super) fn prepare(
+        session: Session,
+        path: &Path,
+        input: Option<TensorSpec>,
+        outputs: &[(String, Vec<i64>)],
+    ) -> Result<Model, ModelError> {
+        let load_err = |e: ort::Error| ModelError::Load { path: path.to_path_buf(), reason: e.to_string() };
+        let dims = |shape: &[i64]| shape.iter().map(|&d| d.max(1)).collect::<Vec<_>>();
+        let input = match input {
+            Some(spec) => Some(Tensor::<f32>::new(&Allocator::default(), dims(spec.shape)).map_err(load_err)?),
+            None => None,
+        };
+        let mut selector = OutputSelector::no_default();
+        for (name, shape) in outputs {
+            let value = Tensor::<f32>::new(&Allocator::default(), dims(shape)).map_err(load_err)?;
+            selector = selector.with(name.as_str()).preallocate(name.as_str(), value);
+        }
+        let run_options = RunOptions::new().map_err(load_err)?.with_outputs(selector);
+        Ok(Model {
+            input_names: session.inputs().iter().map(|i| i.name().to_string()).collect(),
+            output_names: outputs.iter().map(|(name, _)| name.clone()).collect(),
+            session,
+            input,
+            run_options,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The input buffer, to be filled before [`Model::run`] (empty for a model fed by another).
     pub fn input_mut(&mut self) -> &mut [f32] {
-        self.input.extract_tensor_mut().1
+        match self.input.as_mut() {
+            Some(t) => t.extract_tensor_mut().1,
+            None => &mut [],
+        }
     }
 
     /// Runs the model on the current input.
     pub fn run(&mut self) -> Result<Outputs<'_>, ModelError> {
+        let input = self.input.as_ref().ok_or_else(|| ModelError::Run("the model has no input buffer".into()))?;
         let outputs = self
             .session
-            .run_with_options(ort::inputs![&self.input], &self.run_options)
+            .run_with_options(ort::inputs![input], &self.run_options)
             .map_err(|e| ModelError::Run(e.to_string()))?;
-        Ok(Outputs { outputs, spec: self.spec })
+        Ok(Outputs { outputs, names: &self.output_names })
+    }
+
+    /// Runs the model on another model's outputs, each input taken from the output of its name.
+    pub fn run_on(&mut self, source: &Outputs<'_>) -> Result<Outputs<'_>, ModelError> {
+        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::with_capacity(self.input_names.len());
+        for name in &self.input_names {
+            inputs.push((Cow::from(name.as_str()), SessionInputValue::from(source.value(name)?)));
+        }
+        let outputs =
+            self.session.run_with_options(inputs, &self.run_options).map_err(|e| ModelError::Run(e.to_string()))?;
+        Ok(Outputs { outputs, names: &self.output_names })
     }
 
     pub fn path(&self) -> &Path {
@@ -100,39 +129,92 @@ impl Model {
     }
 }
 
+/// Opens `path` as an ONNX Runtime session with one intra-op thread and graph optimisations up
+/// to `level` (`All` includes the NCHWc layout, which pays for itself on most models).
+pub(super) fn open_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+    level: GraphOptimizationLevel,
+) -> Result<Session, ModelError> {
+    if !path.is_file() {
+        return Err(ModelError::NotFound { path: path.to_path_buf() });
+    }
+    // The builder's error type is not Send/Sync: build inside a closure returning ort::Result.
+    let build = || -> ort::Result<Session> {
+        Session::builder(env)?
+            .with_intra_threads(1)?
+            .with_inter_threads(1)?
+            .with_optimization_level(level)?
+            .commit_from_file(path)
+    };
+    build().map_err(|e| ModelError::Load { path: path.to_path_buf(), reason: e.to_string() })
+}
+
+/// Checks an opened session's input and outputs against `spec`.
+pub(super) fn check_model(session: &Session, path: &Path, spec: &ModelSpec) -> Result<(), ModelError> {
+    let mismatch = |problem: String| ModelError::Mismatch { path: path.to_path_buf(), what: spec.what, problem };
+    check_outlets("input", session.inputs(), named(std::slice::from_ref(&spec.input))).map_err(mismatch)?;
+    check_outlets("output", session.outputs(), named(spec.outputs)).map_err(mismatch)
+}
+
 /// The outputs of one run, borrowed from the preallocated buffers.
 pub struct Outputs<'r> {
     outputs: SessionOutputs<'r>,
-    spec: ModelSpec,
+    names: &'r [String],
 }
 
 impl Outputs<'_> {
-    /// Output number `i` of the spec as a flat slice.
+    /// Output number `i` (in the order the model was prepared with) as a flat slice.
     pub fn get(&self, i: usize) -> Result<&[f32], ModelError> {
-        let name = self.spec.outputs[i].name;
-        let value = self.outputs.get(name).ok_or_else(|| ModelError::Run(format!("output {name} missing")))?;
-        let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| ModelError::Run(e.to_string()))?;
+        let name = self.names.get(i).ok_or_else(|| ModelError::Run(format!("no output number {i}")))?;
+        let (_, data) = self.value(name)?.try_extract_tensor::<f32>().map_err(|e| ModelError::Run(e.to_string()))?;
         Ok(data)
+    }
+
+    /// The output called `name`.
+    fn value(&self, name: &str) -> Result<&DynValue, ModelError> {
+        self.outputs.get(name).ok_or_else(|| ModelError::Run(format!("output {name} missing")))
     }
 }
 
-fn check_outlets(kind: &str, found: &[ort::value::Outlet], expected: &[TensorSpec]) -> Result<(), String> {
-    for spec in expected {
-        let Some(outlet) = found.iter().find(|o| o.name() == spec.name) else {
+/// Checks that `found` has each `expected` tensor (name, shape; -1 = any) as float32.
+pub(super) fn check_outlets<'a>(
+    kind: &str,
+    found: &[ort::value::Outlet],
+    expected: impl IntoIterator<Item = (&'a str, &'a [i64])>,
+) -> Result<(), String> {
+    for (name, shape) in expected {
+        let Some(outlet) = found.iter().find(|o| o.name() == name) else {
             let names: Vec<&str> = found.iter().map(|o| o.name()).collect();
-            return Err(format!("no {kind} named '{}' (it has {names:?})", spec.name));
+            return Err(format!("no {kind} named '{name}' (it has {names:?})"));
         };
-        let ValueType::Tensor { ty, shape, .. } = outlet.dtype() else {
-            return Err(format!("{kind} '{}' is not a tensor", spec.name));
+        let ValueType::Tensor { ty, shape: dims, .. } = outlet.dtype() else {
+            return Err(format!("{kind} '{name}' is not a tensor"));
         };
         if *ty != TensorElementType::Float32 {
-            return Err(format!("{kind} '{}' has element type {ty:?}, expected float32", spec.name));
+            return Err(format!("{kind} '{name}' has element type {ty:?}, expected float32"));
         }
-        let dims: &[i64] = shape;
-        let ok = dims.len() == spec.shape.len() && dims.iter().zip(spec.shape).all(|(&d, &e)| e < 0 || d < 0 || d == e);
+        let dims: &[i64] = dims;
+        let ok = dims.len() == shape.len() && dims.iter().zip(shape).all(|(&d, &e)| e < 0 || d < 0 || d == e);
         if !ok {
-            return Err(format!("{kind} '{}' has shape {dims:?}, expected {:?}", spec.name, spec.shape));
+            return Err(format!("{kind} '{name}' has shape {dims:?}, expected {shape:?}"));
         }
     }
     Ok(())
+}
+
+/// The (name, shape) of each tensor in `specs`.
+pub(super) fn named(specs: &[TensorSpec]) -> impl Iterator<Item = (&str, &[i64])> {
+    specs.iter().map(|s| (s.name, s.shape))
+}
+
+/// Name and shape of each of `outlets` that is a tensor (-1 for a dimension left open).
+pub(super) fn outlet_shapes(outlets: &[ort::value::Outlet]) -> Vec<(String, Vec<i64>)> {
+    outlets
+        .iter()
+        .filter_map(|o| match o.dtype() {
+            ValueType::Tensor { shape, .. } => Some((o.name().to_string(), shape.to_vec())),
+            _ => None,
+        })
+        .collect()
 }

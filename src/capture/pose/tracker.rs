@@ -24,6 +24,11 @@ use super::{joint, Point, PoseObservation, StageTimes};
 /// the 15 Hz that 30 samples a second resolve; the plate (the bar's speed) is still measured on
 /// every frame.
 pub const DEFAULT_MAX_RATE_HZ: f64 = 30.0;
+/// Back outlines read per second of the clip, by default: every other model run at 30 a second,
+/// interpolated between. The back's shape is a posture held or changing over a pull of half a
+/// second or more, and the analysis takes it as a mean or median over a phase; reading it costs
+/// as much again as the landmarks (the segmentation head, see `landmarks`).
+pub const DEFAULT_OUTLINE_RATE_HZ: f64 = 15.0;
 
 /// A shoulder or hip centre that moves by this many torso lengths between two model runs has not
 /// moved with the body: a fast pull moves them about 0.05 torso lengths in a 30 frames/s frame. On
@@ -68,6 +73,9 @@ pub struct TrackerConfig {
     /// The pose model runs at most this many times per second of the clip; 0 = on every frame
     /// (MediaPipe's way). Used by the pipeline, which interpolates the frames between.
     pub max_rate_hz: f64,
+    /// The back outline is read on model runs at most this many times per second of the clip;
+    /// 0 = on every run. Used by the pipeline; `posetrack::fill_skipped` interpolates the others.
+    pub outline_max_rate_hz: f64,
 }
 
 impl Default for TrackerConfig {
@@ -84,6 +92,7 @@ impl Default for TrackerConfig {
             confident_presence: 0.9,
             confident_roi_max_age_s: 1.0,
             max_rate_hz: DEFAULT_MAX_RATE_HZ,
+            outline_max_rate_hz: DEFAULT_OUTLINE_RATE_HZ,
         }
     }
 }
@@ -161,8 +170,14 @@ impl PoseTracker {
         StageTimes { detect_s: self.detect_s, detector_runs: self.detector_runs, ..self.landmarks.times }
     }
 
-    /// Finds the lifter's pose on one upright BGR frame taken at `t_s`.
-    pub fn process(&mut self, frame: &core::Mat, t_s: f64) -> Result<Option<PoseObservation>, ModelError> {
+    /// Finds the lifter's pose on one upright BGR frame taken at `t_s`, with the back outline
+    /// when `outline` (see [`TrackerConfig::outline_max_rate_hz`]).
+    pub fn process(
+        &mut self,
+        frame: &core::Mat,
+        t_s: f64,
+        outline: bool,
+    ) -> Result<Option<PoseObservation>, ModelError> {
         self.frame_size = (frame.cols() as f64, frame.rows() as f64);
         let (roi, from_detector) = match self.next_roi.take() {
             Some(roi) => (roi, false),
@@ -171,7 +186,7 @@ impl PoseTracker {
                 None => return Ok(None),
             },
         };
-        let mut result = self.landmarks.run(frame, &roi)?;
+        let mut result = self.landmarks.run(frame, &roi, outline)?;
         let mut roi = roi;
         let mut from_detector = from_detector;
         // A tracked crop that lost the person (presence dropped), slid off the body while
@@ -183,7 +198,7 @@ impl PoseTracker {
         let drifted = self.torso.is_drift(result.torso_crop_px, self.cfg.drift_ratio);
         if !from_detector && (lost || drifted || self.trunk_jumped(&result, t_s)) {
             if let Some(fresh) = self.detect_lifter(frame, t_s)? {
-                let retry = self.landmarks.run(frame, &fresh)?;
+                let retry = self.landmarks.run(frame, &fresh, outline)?;
                 if lost || retry.presence >= self.cfg.min_presence {
                     result = retry;
                     roi = fresh;
@@ -196,7 +211,7 @@ impl PoseTracker {
         if result.presence < self.cfg.min_presence {
             if let Some(good) = self.last_confident.filter(|g| t_s - g.t_s <= self.cfg.confident_roi_max_age_s) {
                 if good.roi != roi {
-                    let retry = self.landmarks.run(frame, &good.roi)?;
+                    let retry = self.landmarks.run(frame, &good.roi, outline)?;
                     if retry.presence >= self.cfg.min_presence {
                         result = retry;
                         roi = good.roi;
@@ -223,6 +238,7 @@ impl PoseTracker {
             roi,
             from_detector,
             back: result.back,
+            outline_read: outline,
             camera_angle_deg: result.camera_angle_deg,
         }))
     }

@@ -448,6 +448,7 @@ pub fn generate(spec: &SynthLift) -> (PoseTrack, SynthTruth) {
                 plate,
                 camera_angle_deg: None,
                 interpolated: false,
+                outline_interpolated: false,
             }
         });
 
