@@ -10,6 +10,11 @@ writes OUT.onnx (the landmark model without the segmentation head: `Identity`, `
 the whole model's nodes and weights, cut where the head's own nodes start, so the pair gives the
 same numbers as the whole model.
 
+The head's inputs are given free height and width, and its last node (a reshape of the logits
+to [1,256,256,1]) is dropped: its output is the convolution's [1,1,H,W], the same values in the
+same order. The head is fully convolutional, so formcheck runs it on a window of the feature
+maps, the part of the crop the back outline reads.
+
 Why: ONNX Runtime runs every node of a model whatever outputs are asked for, and the head is half
 of the full model's time (its last stage works at 256x256). formcheck reads the back's outline
 from the segmentation at most `--outline-hz` times a second, so split, the head runs only then.
@@ -46,6 +51,36 @@ def rename(model, names):
         value.name = names.get(value.name, value.name)
 
 
+def free_spatial_size(head):
+    """Lets the head run on any window: free H, W on its inputs and output, no final reshape."""
+    g = head.graph
+    for k, value in enumerate(g.input):
+        dims = value.type.tensor_type.shape.dim
+        for d, name in ((dims[2], f"h{k}"), (dims[3], f"w{k}")):
+            d.ClearField("dim_value")
+            d.dim_param = name
+    out = g.output[0]
+    last = [n for n in g.node if out.name in n.output]
+    if last and last[0].op_type == "Reshape":
+        reshape = last[0]
+        g.node.remove(reshape)
+        for node in g.node:
+            node.output[:] = [out.name if o == reshape.input[0] else o for o in node.output]
+        used = {i for n in g.node for i in n.input}
+        for init in [i for i in g.initializer if i.name not in used]:
+            g.initializer.remove(init)
+    shape = out.type.tensor_type.shape
+    del shape.dim[:]
+    for d in (1, 1, "H", "W"):
+        dim = shape.dim.add()
+        if isinstance(d, int):
+            dim.dim_value = d
+        else:
+            dim.dim_param = d
+    # Shapes recorded for the inner tensors are the whole crop's: drop them.
+    del g.value_info[:]
+
+
 def main(whole_path, out_path):
     whole = onnx.load(whole_path)
     g = whole.graph
@@ -72,6 +107,8 @@ def main(whole_path, out_path):
     for path in (out_path, seg_path):
         m = onnx.load(path)
         rename(m, names)
+        if path == seg_path:
+            free_spatial_size(m)
         onnx.checker.check_model(m)
         onnx.save(m, path)
     print(f"{out_path}: {len(g.node) - len(head_only)} nodes; {seg_path}: {len(head_only)} nodes, "

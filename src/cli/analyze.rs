@@ -71,9 +71,9 @@ pub struct AnalyzeArgs {
     /// at up to twice the time.
     #[arg(long, value_name = "HZ", default_value_t = pose::DEFAULT_MAX_RATE_HZ)]
     pub pose_hz: f64,
-    /// Read the back's outline (the segmentation, as costly as the landmarks) on the pose model's
-    /// runs at most this many times per second of the clip, interpolated between; 0 = on every
-    /// run. Below about 8 the outline is missing on the frames between.
+    /// Read the back's outline (the segmentation head, a quarter of the landmarks' cost) on the
+    /// pose model's runs at most this many times per second of the clip, interpolated between;
+    /// 0 = on every run. Below about 8 the outline is missing on the frames between.
     #[arg(long, value_name = "HZ", default_value_t = pose::DEFAULT_OUTLINE_RATE_HZ)]
     pub outline_hz: f64,
     /// Tracking parameter overrides for experiments: `drift_ratio=0`, `refine_from_heatmap=false`,

@@ -56,13 +56,50 @@ impl BackOutline {
     }
 }
 
-/// Reads the outline from `seg` (side x side logits, row-major) around the axis `hip`->`shoulder`
-/// given in crop pixels. `None` when the axis is degenerate.
-pub fn back_outline(seg: &[f32], side: usize, hip: Point, shoulder: Point) -> Option<BackOutline> {
+/// Segmentation logits over a window of the crop: `width` x `height` values, row-major, the
+/// first at crop pixel (`x0`, `y0`). Outside the window reads as background.
+#[derive(Debug, Clone, Copy)]
+pub struct Logits<'a> {
+    pub values: &'a [f32],
+    pub x0: usize,
+    pub y0: usize,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl<'a> Logits<'a> {
+    /// The whole `side` x `side` crop.
+    pub fn whole(values: &'a [f32], side: usize) -> Logits<'a> {
+        Logits { values, x0: 0, y0: 0, width: side, height: side }
+    }
+}
+
+/// The crop pixels [`back_outline`] reads for the axis `hip`->`shoulder`, as (x min, y min,
+/// x max, y max): the rays' reach on both sides, and the pixel beyond that bilinear sampling
+/// touches. `None` when the axis is degenerate.
+pub fn read_bounds(hip: Point, shoulder: Point) -> Option<[f64; 4]> {
+    let (ax, ay) = (shoulder.x - hip.x, shoulder.y - hip.y);
+    let len = ax.hypot(ay);
+    if !(len > 2.0) {
+        return None;
+    }
+    let reach = MAX_WIDTH_L * len + 2.0 * STEP_PX + 1.0;
+    let (nx, ny) = ((ay / len * reach).abs(), (ax / len * reach).abs());
+    Some([
+        hip.x.min(shoulder.x) - nx,
+        hip.y.min(shoulder.y) - ny,
+        hip.x.max(shoulder.x) + nx,
+        hip.y.max(shoulder.y) + ny,
+    ])
+}
+
+/// Reads the outline from the logits `seg` around the axis `hip`->`shoulder` given in crop
+/// pixels. `None` when the axis is degenerate.
+pub fn back_outline(seg: Logits<'_>, hip: Point, shoulder: Point) -> Option<BackOutline> {
     let (ax, ay) = (shoulder.x - hip.x, shoulder.y - hip.y);
     let len = ax.hypot(ay);
     // (Negated so that a NaN length is rejected too.)
-    if !(len > 2.0) || seg.len() < side * side {
+    if !(len > 2.0) || seg.values.len() < seg.width * seg.height {
         return None;
     }
     let (ux, uy) = (ax / len, ay / len);
@@ -79,21 +116,21 @@ pub fn back_outline(seg: &[f32], side: usize, hip: Point, shoulder: Point) -> Op
         let base = Point::new(hip.x + t * ax, hip.y + t * ay);
         for (sign, widths) in [(1.0, &mut out.back_if_facing_right), (-1.0, &mut out.back_if_facing_left)] {
             let dir = (sign * normal.0, sign * normal.1);
-            widths[i] = edge_distance(seg, side, base, dir, steps).map(|d| (d / len) as f32);
+            widths[i] = edge_distance(seg, base, dir, steps).map(|d| (d / len) as f32);
         }
     }
     Some(out)
 }
 
 /// Distance in pixels from `base` along unit `dir` to where the logit first drops to <= 0.
-fn edge_distance(seg: &[f32], side: usize, base: Point, dir: (f64, f64), steps: usize) -> Option<f64> {
-    let mut prev = sample(seg, side, base.x, base.y);
+fn edge_distance(seg: Logits<'_>, base: Point, dir: (f64, f64), steps: usize) -> Option<f64> {
+    let mut prev = sample(seg, base.x, base.y);
     if prev <= 0.0 {
         return None;
     }
     for k in 1..steps {
         let s = k as f64 * STEP_PX;
-        let v = sample(seg, side, base.x + s * dir.0, base.y + s * dir.1);
+        let v = sample(seg, base.x + s * dir.0, base.y + s * dir.1);
         if v <= 0.0 {
             return Some(s - STEP_PX + STEP_PX * prev / (prev - v));
         }
@@ -102,15 +139,17 @@ fn edge_distance(seg: &[f32], side: usize, base: Point, dir: (f64, f64), steps: 
     None
 }
 
-/// Bilinear sample with a constant background outside the crop (as cv2.remap with a border).
-fn sample(seg: &[f32], side: usize, x: f64, y: f64) -> f64 {
+/// Bilinear sample with a constant background outside the logits' window (as cv2.remap with a
+/// border).
+fn sample(seg: Logits<'_>, x: f64, y: f64) -> f64 {
     let (x0, y0) = (x.floor(), y.floor());
     let (fx, fy) = (x - x0, y - y0);
     let at = |xi: f64, yi: f64| -> f64 {
-        if xi < 0.0 || yi < 0.0 || xi >= side as f64 || yi >= side as f64 {
+        let (col, row) = (xi - seg.x0 as f64, yi - seg.y0 as f64);
+        if col < 0.0 || row < 0.0 || col >= seg.width as f64 || row >= seg.height as f64 {
             OUTSIDE_LOGIT
         } else {
-            seg[yi as usize * side + xi as usize] as f64
+            seg.values[row as usize * seg.width + col as usize] as f64
         }
     };
     let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1.0, y0) * fx;
@@ -138,7 +177,8 @@ mod tests {
     fn straight_back_reads_constant_width_on_each_side() {
         let seg = band();
         // Axis at x = 120, hip below shoulder (upright): n = (u.y, -u.x) = (-1, 0) points to -x.
-        let o = back_outline(&seg, 256, Point::new(120.0, 200.0), Point::new(120.0, 100.0)).expect("outline");
+        let o = back_outline(Logits::whole(&seg, 256), Point::new(120.0, 200.0), Point::new(120.0, 100.0))
+            .expect("outline");
         for i in 0..OUTLINE_SAMPLES {
             let right = o.back_if_facing_right[i].expect("edge") as f64 * 100.0;
             let left = o.back_if_facing_left[i].expect("edge") as f64 * 100.0;
@@ -153,7 +193,22 @@ mod tests {
     #[test]
     fn ray_starting_outside_gives_none() {
         let seg = band();
-        let o = back_outline(&seg, 256, Point::new(30.0, 200.0), Point::new(30.0, 100.0)).expect("outline");
+        let o =
+            back_outline(Logits::whole(&seg, 256), Point::new(30.0, 200.0), Point::new(30.0, 100.0)).expect("outline");
         assert!(o.back_if_facing_right.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_window_holding_what_the_rays_read_gives_the_whole_crops_outline() {
+        let seg = band();
+        let (hip, shoulder) = (Point::new(110.0, 190.0), Point::new(135.0, 105.0));
+        let whole = back_outline(Logits::whole(&seg, 256), hip, shoulder).expect("outline");
+        let [x0, y0, x1, y1] = read_bounds(hip, shoulder).expect("bounds");
+        let (x0, y0) = (x0.floor().max(0.0) as usize, y0.floor().max(0.0) as usize);
+        let (x1, y1) = ((x1.ceil() as usize + 1).min(256), (y1.ceil() as usize + 1).min(256));
+        let values: Vec<f32> = (y0..y1).flat_map(|y| seg[y * 256 + x0..y * 256 + x1].to_vec()).collect();
+        let window = Logits { values: &values, x0, y0, width: x1 - x0, height: y1 - y0 };
+        assert!(window.width < 200 && window.height < 200, "{window:?}");
+        assert_eq!(back_outline(window, hip, shoulder).expect("outline"), whole);
     }
 }

@@ -6,19 +6,21 @@
 //! own `Identity_2` output (a whole model) or a separate head fed the model's feature maps (a
 //! model split by `scripts/split_landmark_model.py`, with `NAME.seg.onnx` beside `NAME.onnx`).
 //! ONNX Runtime runs every node of a model whatever outputs are asked for, and the head is about
-//! half of the full model's time: split, it runs only on the frames whose outline is wanted.
+//! half of the full model's time: split, it runs only on the frames whose outline is wanted, and
+//! only over the part of the crop the outline reads (`segmentation`).
 
 use std::time::Instant;
 
 use opencv::{core, prelude::*};
 use ort::session::builder::GraphOptimizationLevel;
 
-use super::back::{back_outline, BackOutline};
+use super::back::{back_outline, read_bounds, BackOutline, Logits};
 use super::detector::{cv_err, sigmoid, warp_into};
 use super::geometry::Roi;
 use super::model::{
     check_model, check_outlets, named, open_session, outlet_shapes, Model, ModelError, ModelSpec, TensorSpec,
 };
+use super::segmentation::SegmentationHead;
 use super::{Keypoint, Point, StageTimes, NUM_LANDMARKS};
 
 pub const INPUT_SIZE: i32 = 256;
@@ -44,7 +46,6 @@ pub const LANDMARK_SPEC: ModelSpec = ModelSpec {
 };
 /// The segmentation logits: an output of a whole landmark model, or of its split-off head.
 pub const SEGMENTATION: TensorSpec = TensorSpec { name: "Identity_2", shape: &[1, 256, 256, 1] };
-const HEAD_WHAT: &str = "BlazePose segmentation head";
 /// Output numbers in the landmark model's outputs (the order of `LANDMARK_SPEC`, then the
 /// segmentation when the model is whole).
 const OUT_LANDMARKS: usize = 0;
@@ -96,7 +97,7 @@ pub fn camera_angle_deg(world: &[f32]) -> Option<f64> {
 pub struct LandmarkModel {
     model: Model,
     /// The split-off segmentation head (`None`: the model is whole and gives the logits itself).
-    head: Option<Model>,
+    head: Option<SegmentationHead>,
     crop: core::Mat,
     /// Refine landmark positions from the heatmap (MediaPipe does).
     pub refine_from_heatmap: bool,
@@ -131,20 +132,13 @@ impl LandmarkModel {
                     head_path.display()
                 )));
             }
-            // Without the NCHWc layout: the head's last stage works on 8-channel 256x256 maps,
-            // which NCHWc pads to 16 channels and reorders around each operator (a head run took
-            // 12.1 ms with it, 9.6 ms without, on the gymapp clip; the logits differ by float
-            // rounding, a few hundredths).
-            let head = open_session(env, &head_path, GraphOptimizationLevel::Level2)?;
-            check_outlets("output", head.outputs(), named(&[SEGMENTATION])).map_err(mismatch(&head_path, HEAD_WHAT))?;
-            // The head's inputs are the model's feature maps: outputs of the same name and shape.
-            let features = outlet_shapes(head.inputs());
-            check_outlets("output", session.outputs(), features.iter().map(|(n, s)| (n.as_str(), s.as_slice())))
-                .map_err(mismatch(path, LANDMARK_SPEC.what))?;
-            outputs.extend(features);
-            Some(Model::prepare(head, &head_path, None, &[owned(&SEGMENTATION)])?)
+            let model_outputs = outlet_shapes(session.outputs());
+            let head = SegmentationHead::load(env, &head_path, &model_outputs, INPUT_SIZE as usize, SEGMENTATION)?;
+            // The head's inputs are among the model's outputs (checked): select them too.
+            outputs.extend(model_outputs.into_iter().filter(|(name, _)| head.inputs().any(|i| i == name)));
+            Some(head)
         };
-        let model = Model::prepare(session, path, Some(LANDMARK_SPEC.input), &outputs)?;
+        let model = Model::prepare(session, path, LANDMARK_SPEC.input, &outputs)?;
         Ok(LandmarkModel {
             model,
             head,
@@ -194,15 +188,17 @@ impl LandmarkModel {
         let shoulder = crop_pts[11].mid(crop_pts[12]);
         let mut back = None;
         if outline {
-            let read =
-                |seg: &[f32]| back_outline(seg, INPUT_SIZE as usize, hip, shoulder).map(|o| o.to_frame(&to_frame));
+            let read = |seg: Logits<'_>| back_outline(seg, hip, shoulder).map(|o| o.to_frame(&to_frame));
             match self.head.as_mut() {
-                None => back = read(outputs.get(OUT_SEGMENTATION)?),
+                None => back = read(Logits::whole(outputs.get(OUT_SEGMENTATION)?, INPUT_SIZE as usize)),
                 Some(head) => {
                     let t3 = Instant::now();
-                    let seg = head.run_on(&outputs)?;
+                    let logits = match read_bounds(hip, shoulder) {
+                        Some(bounds) => head.run(bounds, |name| outputs.get_named(name))?,
+                        None => None,
+                    };
+                    back = logits.and_then(read);
                     self.times.segmentation_s += t3.elapsed().as_secs_f64();
-                    back = read(seg.get(0)?);
                 }
             }
             self.times.outlines += 1;

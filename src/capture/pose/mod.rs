@@ -12,6 +12,7 @@ pub mod detector;
 pub mod geometry;
 pub mod landmarks;
 pub mod model;
+pub mod segmentation;
 pub mod tracker;
 
 use std::path::{Path, PathBuf};

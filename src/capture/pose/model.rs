@@ -2,13 +2,12 @@
 //! and running it with preallocated input and output tensors, so the per-frame hot path allocates
 //! nothing. One intra-op thread per session: on a 2-core machine the other core decodes video.
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use ort::memory::Allocator;
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionInputValue, SessionOutputs};
-use ort::value::{DynValue, Tensor, TensorElementType, ValueType};
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session, SessionOutputs};
+use ort::value::{Tensor, TensorElementType, ValueType};
 
 /// A tensor the model must have: name, element type float32, and shape (-1 = any).
 #[derive(Debug, Clone, Copy)]
@@ -45,10 +44,7 @@ pub enum ModelError {
 /// A loaded, validated model with its reusable buffers.
 pub struct Model {
     session: Session,
-    /// The input buffer; `None` for a model fed another model's outputs ([`Model::run_on`]).
-    input: Option<Tensor<f32>>,
-    /// Input names, in the session's order.
-    input_names: Vec<String>,
+    input: Tensor<f32>,
     /// Output names, in the order [`Outputs::get`] numbers them.
     output_names: Vec<String>,
     run_options: RunOptions<HasSelectedOutputs>,
@@ -62,23 +58,20 @@ impl Model {
         check_model(&session, path, &spec)?;
         let outputs: Vec<(String, Vec<i64>)> =
             spec.outputs.iter().map(|o| (o.name.to_string(), o.shape.to_vec())).collect();
-        Model::prepare(session, path, Some(spec.input), &outputs)
+        Model::prepare(session, path, spec.input, &outputs)
     }
 
-    /// Preallocates the input (when the model has its own) and the selected `outputs` (name,
-    /// shape; -1 = any, allocated as 1) of an opened, checked session.
+    /// Preallocates the input and the selected `outputs` (name, shape; -1 = any, allocated as
+    /// 1) of an opened, checked session.
     pub(super) fn prepare(
         session: Session,
         path: &Path,
-        input: Option<TensorSpec>,
+        input: TensorSpec,
         outputs: &[(String, Vec<i64>)],
     ) -> Result<Model, ModelError> {
         let load_err = |e: ort::Error| ModelError::Load { path: path.to_path_buf(), reason: e.to_string() };
         let dims = |shape: &[i64]| shape.iter().map(|&d| d.max(1)).collect::<Vec<_>>();
-        let input = match input {
-            Some(spec) => Some(Tensor::<f32>::new(&Allocator::default(), dims(spec.shape)).map_err(load_err)?),
-            None => None,
-        };
+        let input = Tensor::<f32>::new(&Allocator::default(), dims(input.shape)).map_err(load_err)?;
         let mut selector = OutputSelector::no_default();
         for (name, shape) in outputs {
             let value = Tensor::<f32>::new(&Allocator::default(), dims(shape)).map_err(load_err)?;
@@ -86,7 +79,6 @@ impl Model {
         }
         let run_options = RunOptions::new().map_err(load_err)?.with_outputs(selector);
         Ok(Model {
-            input_names: session.inputs().iter().map(|i| i.name().to_string()).collect(),
             output_names: outputs.iter().map(|(name, _)| name.clone()).collect(),
             session,
             input,
@@ -95,32 +87,17 @@ impl Model {
         })
     }
 
-    /// The input buffer, to be filled before [`Model::run`] (empty for a model fed by another).
+    /// The input buffer, to be filled before [`Model::run`].
     pub fn input_mut(&mut self) -> &mut [f32] {
-        match self.input.as_mut() {
-            Some(t) => t.extract_tensor_mut().1,
-            None => &mut [],
-        }
+        self.input.extract_tensor_mut().1
     }
 
     /// Runs the model on the current input.
     pub fn run(&mut self) -> Result<Outputs<'_>, ModelError> {
-        let input = self.input.as_ref().ok_or_else(|| ModelError::Run("the model has no input buffer".into()))?;
         let outputs = self
             .session
-            .run_with_options(ort::inputs![input], &self.run_options)
+            .run_with_options(ort::inputs![&self.input], &self.run_options)
             .map_err(|e| ModelError::Run(e.to_string()))?;
-        Ok(Outputs { outputs, names: &self.output_names })
-    }
-
-    /// Runs the model on another model's outputs, each input taken from the output of its name.
-    pub fn run_on(&mut self, source: &Outputs<'_>) -> Result<Outputs<'_>, ModelError> {
-        let mut inputs: Vec<(Cow<'_, str>, SessionInputValue<'_>)> = Vec::with_capacity(self.input_names.len());
-        for name in &self.input_names {
-            inputs.push((Cow::from(name.as_str()), SessionInputValue::from(source.value(name)?)));
-        }
-        let outputs =
-            self.session.run_with_options(inputs, &self.run_options).map_err(|e| ModelError::Run(e.to_string()))?;
         Ok(Outputs { outputs, names: &self.output_names })
     }
 
@@ -167,13 +144,14 @@ impl Outputs<'_> {
     /// Output number `i` (in the order the model was prepared with) as a flat slice.
     pub fn get(&self, i: usize) -> Result<&[f32], ModelError> {
         let name = self.names.get(i).ok_or_else(|| ModelError::Run(format!("no output number {i}")))?;
-        let (_, data) = self.value(name)?.try_extract_tensor::<f32>().map_err(|e| ModelError::Run(e.to_string()))?;
-        Ok(data)
+        self.get_named(name)
     }
 
-    /// The output called `name`.
-    fn value(&self, name: &str) -> Result<&DynValue, ModelError> {
-        self.outputs.get(name).ok_or_else(|| ModelError::Run(format!("output {name} missing")))
+    /// The output called `name` as a flat slice.
+    pub fn get_named(&self, name: &str) -> Result<&[f32], ModelError> {
+        let value = self.outputs.get(name).ok_or_else(|| ModelError::Run(format!("output {name} missing")))?;
+        let (_, data) = value.try_extract_tensor::<f32>().map_err(|e| ModelError::Run(e.to_string()))?;
+        Ok(data)
     }
 }
 

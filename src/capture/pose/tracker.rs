@@ -27,7 +27,7 @@ pub const DEFAULT_MAX_RATE_HZ: f64 = 30.0;
 /// Back outlines read per second of the clip, by default: every other model run at 30 a second,
 /// interpolated between. The back's shape is a posture held or changing over a pull of half a
 /// second or more, and the analysis takes it as a mean or median over a phase; reading it costs
-/// as much again as the landmarks (the segmentation head, see `landmarks`).
+/// a quarter of the landmarks' time (the segmentation head on a window, see `segmentation`).
 pub const DEFAULT_OUTLINE_RATE_HZ: f64 = 15.0;
 
 /// A shoulder or hip centre that moves by this many torso lengths between two model runs has not
