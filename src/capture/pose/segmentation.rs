@@ -40,7 +40,6 @@ pub struct SegmentationHead {
     align: usize,
     /// The last run's logits over its window.
     logits: Vec<f32>,
-    window: [usize; 4],
     path: PathBuf,
 }
 
@@ -78,15 +77,7 @@ impl SegmentationHead {
             features.push(Feature { name, channels, side, stride: crop_side / side });
         }
         let align = features.iter().map(|f| f.stride).max().unwrap_or(1);
-        Ok(SegmentationHead {
-            session,
-            features,
-            crop_side,
-            align,
-            logits: Vec::new(),
-            window: [0; 4],
-            path: path.to_path_buf(),
-        })
+        Ok(SegmentationHead { session, features, crop_side, align, logits: Vec::new(), path: path.to_path_buf() })
     }
 
     /// The names of the landmark model's outputs the head reads.
@@ -133,8 +124,6 @@ impl SegmentationHead {
         }
         self.logits.clear();
         self.logits.extend_from_slice(values);
-        self.window = [x0, y0, width, height];
-        let [x0, y0, width, height] = self.window;
         Ok(Some(Logits { values: &self.logits, x0, y0, width, height }))
     }
 }
