@@ -178,21 +178,15 @@ const MAX_OUTLINE_GAP_S: f64 = 0.15;
 /// that did not read the back outline (skipped, or `outline_interpolated`) the outline's widths
 /// interpolated between the frames either side that read one, on its own trunk axis.
 pub fn fill_skipped(frames: &mut [PoseFrame]) {
-    let model_frames: Vec<usize> = (0..frames.len()).filter(|&k| !frames[k].interpolated).collect();
-    for pair in model_frames.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
+    for (a, b) in bridges(frames, |f| !f.interpolated, MAX_INTERPOLATION_GAP_S) {
         let (fa, fb) = (&frames[a], &frames[b]);
-        let span_s = fb.t_s - fa.t_s;
-        if b == a + 1 || !(span_s > 0.0 && span_s <= MAX_INTERPOLATION_GAP_S) {
-            continue;
-        }
         let (Some(la), Some(lb)) = (&fa.landmarks, &fb.landmarks) else { continue };
         if la.len() != lb.len() {
             continue;
         }
         let fills: Vec<Interpolated> = (a + 1..b)
             .map(|k| {
-                let w = ((frames[k].t_s - fa.t_s) / span_s).clamp(0.0, 1.0);
+                let w = weight(frames, a, b, k);
                 let lerp = |x: f64, y: f64| x + w * (y - x);
                 let landmarks = la
                     .iter()
@@ -214,20 +208,12 @@ pub fn fill_skipped(frames: &mut [PoseFrame]) {
 
 /// The back outlines of frames that did not read one (see [`fill_skipped`]).
 fn fill_outlines(frames: &mut [PoseFrame]) {
-    let read: Vec<usize> =
-        (0..frames.len()).filter(|&k| !frames[k].interpolated && !frames[k].outline_interpolated).collect();
-    for pair in read.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        let (fa, fb) = (&frames[a], &frames[b]);
-        let span_s = fb.t_s - fa.t_s;
-        if b == a + 1 || !(span_s > 0.0 && span_s <= MAX_OUTLINE_GAP_S) {
-            continue;
-        }
-        let (Some(oa), Some(ob)) = (&fa.back, &fb.back) else { continue };
+    for (a, b) in bridges(frames, |f| !f.interpolated && !f.outline_interpolated, MAX_OUTLINE_GAP_S) {
+        let (Some(oa), Some(ob)) = (&frames[a].back, &frames[b].back) else { continue };
         let fills: Vec<Option<BackOutlineRecord>> = (a + 1..b)
             .map(|k| {
                 let (hip, shoulder) = trunk_axis(frames[k].landmarks.as_deref()?)?;
-                let w = ((frames[k].t_s - fa.t_s) / span_s).clamp(0.0, 1.0);
+                let w = weight(frames, a, b, k);
                 let widths = |u: &[Option<f64>], v: &[Option<f64>]| {
                     u.iter().zip(v).map(|(x, y)| x.zip(*y).map(|(x, y)| round_to(x + w * (y - x), 4))).collect()
                 };
@@ -243,6 +229,25 @@ fn fill_outlines(frames: &mut [PoseFrame]) {
             frames[k].back = back;
         }
     }
+}
+
+/// Consecutive frames `a`, `b` among those that are `measured`, with frames between them to
+/// fill and at most `max_gap_s` apart in time.
+fn bridges(frames: &[PoseFrame], measured: impl Fn(&PoseFrame) -> bool, max_gap_s: f64) -> Vec<(usize, usize)> {
+    let anchors: Vec<usize> = (0..frames.len()).filter(|&k| measured(&frames[k])).collect();
+    anchors
+        .windows(2)
+        .map(|pair| (pair[0], pair[1]))
+        .filter(|&(a, b)| {
+            let span_s = frames[b].t_s - frames[a].t_s;
+            b > a + 1 && span_s > 0.0 && span_s <= max_gap_s
+        })
+        .collect()
+}
+
+/// Where frame `k` lies in time between frames `a` (0) and `b` (1).
+fn weight(frames: &[PoseFrame], a: usize, b: usize, k: usize) -> f64 {
+    ((frames[k].t_s - frames[a].t_s) / (frames[b].t_s - frames[a].t_s)).clamp(0.0, 1.0)
 }
 
 /// Hip centre and shoulder centre of a frame's landmarks (the back outline's axis), rounded as

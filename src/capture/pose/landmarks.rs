@@ -111,22 +111,19 @@ impl LandmarkModel {
     pub fn load(env: &ort::environment::Environment, path: &std::path::Path) -> Result<LandmarkModel, ModelError> {
         let session = open_session(env, path, GraphOptimizationLevel::All)?;
         check_model(&session, path, &LANDMARK_SPEC)?;
-        let mismatch = |path: &std::path::Path, what: &'static str| {
-            let path = path.to_path_buf();
-            move |problem: String| ModelError::Mismatch { path, what, problem }
-        };
+        let mismatch =
+            |problem: String| ModelError::Mismatch { path: path.to_path_buf(), what: LANDMARK_SPEC.what, problem };
         let owned = |t: &TensorSpec| (t.name.to_string(), t.shape.to_vec());
         let mut outputs: Vec<(String, Vec<i64>)> = LANDMARK_SPEC.outputs.iter().map(owned).collect();
         let whole = session.outputs().iter().any(|o| o.name() == SEGMENTATION.name);
         let head = if whole {
-            check_outlets("output", session.outputs(), named(&[SEGMENTATION]))
-                .map_err(mismatch(path, LANDMARK_SPEC.what))?;
+            check_outlets("output", session.outputs(), named(&[SEGMENTATION])).map_err(mismatch)?;
             outputs.push(owned(&SEGMENTATION));
             None
         } else {
             let head_path = segmentation_head_path(path);
             if !head_path.is_file() {
-                return Err(mismatch(path, LANDMARK_SPEC.what)(format!(
+                return Err(mismatch(format!(
                     "it has no segmentation output '{}' and no segmentation head beside it ({})",
                     SEGMENTATION.name,
                     head_path.display()
