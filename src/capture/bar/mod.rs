@@ -198,10 +198,21 @@ pub struct PlateTracker {
 /// search) is tried at most this often: a lifter sets up for far longer.
 const ACQUIRE_EVERY_S: f64 = 0.1;
 /// After this many acquisitions in a row have found nothing (a second of searching: a kettlebell,
-/// a trap bar, a plate seen edge-on), they are tried only every [`ACQUIRE_SLOW_EVERY_S`]: on such
-/// clips the search cost as much as the pose model, for nothing.
+/// a trap bar, a plate seen edge-on), the wait before the next doubles with each further failure,
+/// from [`ACQUIRE_SLOW_EVERY_S`] up to [`ACQUIRE_SLOWEST_EVERY_S`]: on such clips the search cost
+/// as much as the pose model, for nothing. A plate found resets it, so a plate lost and looked for
+/// again is looked for at the fast pace.
 const ACQUIRE_FAST_TRIES: u32 = 10;
 const ACQUIRE_SLOW_EVERY_S: f64 = 0.3;
+const ACQUIRE_SLOWEST_EVERY_S: f64 = 1.0;
+
+/// The wait (s) before the next acquisition after `failed` in a row found nothing.
+fn acquire_every_s(failed: u32) -> f64 {
+    match failed.checked_sub(ACQUIRE_FAST_TRIES) {
+        None => ACQUIRE_EVERY_S,
+        Some(slow) => (ACQUIRE_SLOW_EVERY_S * 2f64.powi(slow.min(8) as i32)).min(ACQUIRE_SLOWEST_EVERY_S),
+    }
+}
 
 /// Measured diameters kept for the reference size.
 const RECENT_DIAMETERS: usize = 15;
@@ -256,8 +267,7 @@ impl PlateTracker {
         };
         let acquiring = self.last.is_none();
         if acquiring {
-            let every_s =
-                if self.failed_acquires < ACQUIRE_FAST_TRIES { ACQUIRE_EVERY_S } else { ACQUIRE_SLOW_EVERY_S };
+            let every_s = acquire_every_s(self.failed_acquires);
             let recently = self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < every_s);
             if hands.is_none() || recently {
                 return Ok(None);

@@ -379,16 +379,26 @@ fn pose_with_hands(hands: (f64, f64), torso_px: f64) -> PoseObservation {
 
 #[test]
 fn acquisition_backs_off_when_nothing_is_found() {
-    // A kettlebell or trap-bar clip: the lifter is seen, no plate ever is. 3 s at 60 frames/s:
-    // 10 tries in the first second (every 0.1 s), then one every 0.3 s, and losing nothing
-    // must not restart the fast tries.
+    // A kettlebell or trap-bar clip: the lifter is seen, no plate ever is. 5 s at 60 frames/s:
+    // 10 tries in the first second (every 0.1 s), then waits of 0.3, 0.6 and 1 s, then 1 s
+    // (tries near 1.0, 1.3, 1.9, 2.9, 3.9, 4.9 s), and losing nothing must not restart the fast
+    // tries.
     let bg = background(&mut Rng(9), &[]);
     let pose = pose_with_hands((400.0, 300.0), 170.0);
     let mut tracker = PlateTracker::new(PlateConfig::default());
-    for i in 0..180 {
+    let mut tried_at_s = Vec::new();
+    for i in 0..300 {
         let t = i as f64 / 60.0;
+        let before = tracker.acquisitions_tried();
         assert!(tracker.follow(&bg, t, Some(&pose)).expect("runs").is_none());
+        if tracker.acquisitions_tried() > before {
+            tried_at_s.push(t);
+        }
     }
-    let tries = tracker.acquisitions_tried();
-    assert!((15..=18).contains(&tries), "{tries} acquisitions in 3 s");
+    assert_eq!(tried_at_s.len(), 15, "acquisitions at {tried_at_s:?} s");
+    let waits: Vec<f64> = tried_at_s.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(waits[..9].iter().all(|w| (0.09..0.13).contains(w)), "fast waits {waits:?}");
+    for (w, want) in waits[9..].iter().zip([0.3, 0.6, 1.0, 1.0, 1.0]) {
+        assert!((w - want).abs() < 0.02, "slow waits {:?}, expected 0.3, 0.6, then 1 s", &waits[9..]);
+    }
 }
