@@ -185,8 +185,9 @@ pub struct PlateTracker {
     recent_d: std::collections::VecDeque<f64>,
     /// Width over height of the plate being followed.
     aspect: f64,
-    /// When acquisition was last tried (s); it is retried every [`ACQUIRE_EVERY_S`].
+    /// When acquisition was last tried (s), and where the hands were (px); see [`acquire_every_s`].
     last_acquire_s: Option<f64>,
+    last_acquire_hands_px: Option<(f64, f64)>,
     /// Acquisitions tried in a row without finding a plate. Losing a plate does not clear it
     /// (each failed acquisition ends in [`PlateTracker::reset`]); finding one does.
     failed_acquires: u32,
@@ -197,20 +198,22 @@ pub struct PlateTracker {
 /// While no plate is followed, acquisition (several aspects over a wide window, the costly
 /// search) is tried at most this often: a lifter sets up for far longer.
 const ACQUIRE_EVERY_S: f64 = 0.1;
-/// After this many acquisitions in a row have found nothing (a second of searching: a kettlebell,
-/// a trap bar, a plate seen edge-on), the wait before the next doubles with each further failure,
-/// from [`ACQUIRE_SLOW_EVERY_S`] up to [`ACQUIRE_SLOWEST_EVERY_S`]: on such clips the search cost
-/// as much as the pose model, for nothing. A plate found resets it, so a plate lost and looked for
-/// again is looked for at the fast pace.
-const ACQUIRE_FAST_TRIES: u32 = 10;
-const ACQUIRE_SLOW_EVERY_S: f64 = 0.3;
+/// Each acquisition that finds nothing doubles the wait before the next, from
+/// [`ACQUIRE_EVERY_S`] up to this (tries at 0, 0.1, 0.3, 0.7, 1.5, 2.5 s...): on a clip that
+/// never shows a plate (a kettlebell, a trap bar, a plate seen edge-on) the search cost as much
+/// as the pose model, for nothing. A plate found resets it, so a plate lost is looked for again
+/// at the fast pace.
 const ACQUIRE_SLOWEST_EVERY_S: f64 = 1.0;
+/// ...and hands that have moved this many plate diameters (the hinted range's geometric mean)
+/// since the last try are somewhere new, where the plate may now be (reaching down to the bar
+/// after walking in): they are searched after [`ACQUIRE_EVERY_S`].
+const ACQUIRE_MOVED_DIAMETERS: f64 = 0.6;
 
 /// The wait (s) before the next acquisition after `failed` in a row found nothing.
 fn acquire_every_s(failed: u32) -> f64 {
-    match failed.checked_sub(ACQUIRE_FAST_TRIES) {
-        None => ACQUIRE_EVERY_S,
-        Some(slow) => (ACQUIRE_SLOW_EVERY_S * 2f64.powi(slow.min(8) as i32)).min(ACQUIRE_SLOWEST_EVERY_S),
+    match failed {
+        0 => 0.0,
+        n => (ACQUIRE_EVERY_S * 2f64.powi((n - 1).min(16) as i32)).min(ACQUIRE_SLOWEST_EVERY_S),
     }
 }
 
@@ -228,6 +231,7 @@ impl PlateTracker {
             recent_d: std::collections::VecDeque::with_capacity(RECENT_DIAMETERS),
             aspect: 1.0,
             last_acquire_s: None,
+            last_acquire_hands_px: None,
             failed_acquires: 0,
             acquisitions_tried: 0,
         }
@@ -267,12 +271,17 @@ impl PlateTracker {
         };
         let acquiring = self.last.is_none();
         if acquiring {
-            let every_s = acquire_every_s(self.failed_acquires);
-            let recently = self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < every_s);
-            if hands.is_none() || recently {
+            let Some(h) = hands else { return Ok(None) };
+            let nominal_px = (range.0 * range.1).sqrt();
+            let moved = self
+                .last_acquire_hands_px
+                .is_some_and(|p| (h.0 - p.0).hypot(h.1 - p.1) > ACQUIRE_MOVED_DIAMETERS * nominal_px);
+            let every_s = if moved { ACQUIRE_EVERY_S } else { acquire_every_s(self.failed_acquires) };
+            if self.last_acquire_s.is_some_and(|t| (t_s - t).abs() < every_s) {
                 return Ok(None);
             }
             self.last_acquire_s = Some(t_s);
+            self.last_acquire_hands_px = Some(h);
             self.acquisitions_tried += 1;
         }
         let obs = self.track(frame, t_s, hands, range)?;

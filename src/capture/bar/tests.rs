@@ -379,10 +379,9 @@ fn pose_with_hands(hands: (f64, f64), torso_px: f64) -> PoseObservation {
 
 #[test]
 fn acquisition_backs_off_when_nothing_is_found() {
-    // A kettlebell or trap-bar clip: the lifter is seen, no plate ever is. 5 s at 60 frames/s:
-    // 10 tries in the first second (every 0.1 s), then waits of 0.3, 0.6 and 1 s, then 1 s
-    // (tries near 1.0, 1.3, 1.9, 2.9, 3.9, 4.9 s), and losing nothing must not restart the fast
-    // tries.
+    // A kettlebell or trap-bar clip: the lifter is seen, no plate ever is. 5 s at 60 frames/s,
+    // hands still: each failed try doubles the wait from 0.1 s up to 1 s (tries near 0, 0.1, 0.3,
+    // 0.7, 1.5, 2.5, 3.5, 4.5 s), and losing nothing must not restart the fast tries.
     let bg = background(&mut Rng(9), &[]);
     let pose = pose_with_hands((400.0, 300.0), 170.0);
     let mut tracker = PlateTracker::new(PlateConfig::default());
@@ -395,10 +394,34 @@ fn acquisition_backs_off_when_nothing_is_found() {
             tried_at_s.push(t);
         }
     }
-    assert_eq!(tried_at_s.len(), 15, "acquisitions at {tried_at_s:?} s");
     let waits: Vec<f64> = tried_at_s.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(waits[..9].iter().all(|w| (0.09..0.13).contains(w)), "fast waits {waits:?}");
-    for (w, want) in waits[9..].iter().zip([0.3, 0.6, 1.0, 1.0, 1.0]) {
-        assert!((w - want).abs() < 0.02, "slow waits {:?}, expected 0.3, 0.6, then 1 s", &waits[9..]);
+    let want = [0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0];
+    assert_eq!(waits.len(), want.len(), "acquisitions at {tried_at_s:?} s");
+    for (w, want) in waits.iter().zip(want) {
+        // A wait ends on the first frame at or after it (1/60 s steps).
+        assert!(*w >= want - 1e-9 && *w < want + 1.0 / 60.0 + 1e-9, "waits {waits:?}, expected {want}");
     }
+}
+
+#[test]
+fn hands_that_move_somewhere_new_are_searched_at_the_fast_pace() {
+    // After 2 s of failed tries the wait is 1 s; hands that then move 1.2 torso lengths sideways (about
+    // one plate diameter, reaching down to a bar) are searched again within 0.1 s.
+    let bg = background(&mut Rng(9), &[]);
+    let (still, moved) = (pose_with_hands((400.0, 300.0), 170.0), pose_with_hands((600.0, 300.0), 170.0));
+    let mut tracker = PlateTracker::new(PlateConfig::default());
+    let mut tried_at_s = Vec::new();
+    for i in 0..180 {
+        let t = i as f64 / 60.0;
+        let pose = if t < 2.0 { &still } else { &moved };
+        let before = tracker.acquisitions_tried();
+        assert!(tracker.follow(&bg, t, Some(pose)).expect("runs").is_none());
+        if tracker.acquisitions_tried() > before {
+            tried_at_s.push(t);
+        }
+    }
+    let after_move: Vec<f64> = tried_at_s.iter().copied().filter(|&t| t >= 2.0).collect();
+    assert!(after_move.first().is_some_and(|&t| t < 2.0 + 1.0 / 60.0 + 1e-9), "tries at {tried_at_s:?} s");
+    // ...and once searched there, the hands are still again: the wait grows back.
+    assert!(after_move.len() <= 2, "tries at {tried_at_s:?} s");
 }
