@@ -8,6 +8,9 @@ use opencv::{core, imgproc, prelude::*};
 
 use super::BarError;
 
+mod prepared;
+use prepared::WorkImage;
+
 /// Where and what to look for.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Search {
@@ -93,6 +96,13 @@ pub(super) struct CircleFinder {
     stretched: core::Mat,
     /// The edge window in frame pixels.
     rect: core::Rect,
+    /// The prepared work image ([`CircleFinder::prepare`]): its edge points, and where it lies
+    /// in the frame.
+    prepared_pts: Vec<EdgePt>,
+    prepared: Option<WorkImage>,
+    /// The horizontal squeeze of the search under way, if any: the edge points are stretched by
+    /// 1 / it, and the rim is looked up in the unstretched edge map.
+    squeeze: Option<f64>,
 }
 
 impl CircleFinder {
@@ -158,6 +168,11 @@ impl CircleFinder {
         if !self.edges_in_window(frame, s)? {
             return Ok(None);
         }
+        Ok(self.best_circle(s))
+    }
+
+    /// The best-ranked circle of the current edge points for `s` (in their coordinates).
+    fn best_circle(&mut self, s: &Search) -> Option<Circle> {
         let grid = self.vote(s);
         self.find_peaks(&grid, s);
         let mut best: Option<(f64, Circle)> = None;
@@ -177,7 +192,7 @@ impl CircleFinder {
                 best = Some((rank, Circle { x: c.0, y: c.1, r: c.2, score: support }));
             }
         }
-        Ok(best.map(|(_, c)| c))
+        best.map(|(_, c)| c)
     }
 
     /// Blur, colour Sobel and Canny over the window that can hold the rim of any centre searched.
@@ -478,20 +493,22 @@ impl CircleFinder {
         let Ok(edges) = self.edges.data_bytes() else { return (0.0, 0.0) };
         let (Ok(gx), Ok(gy)) = (self.dx.data_typed::<i16>(), self.dy.data_typed::<i16>()) else { return (0.0, 0.0) };
         let (w, h) = (self.rect.width, self.rect.height);
+        // Stretched points (see `search_prepared`) map back to the edge map by x * squeeze.
+        let q = self.squeeze.unwrap_or(1.0);
         let n = ((std::f64::consts::TAU * r / 2.0).round() as usize).clamp(32, 720);
         let tol = (0.02 * r).max(2.0).round() as i32;
         let (mut inside, mut hits) = (0usize, 0usize);
         for k in 0..n {
             let a = std::f64::consts::TAU * k as f64 / n as f64;
             let (c, sn) = (a.cos(), a.sin());
-            let (px, py) = (cx + r * c - self.rect.x as f64, cy + r * sn - self.rect.y as f64);
+            let (px, py) = ((cx + r * c) * q - self.rect.x as f64, cy + r * sn - self.rect.y as f64);
             // Sobel and Canny are unreliable in the outermost 2 px of the window.
             if px < 2.0 || py < 2.0 || px > (w - 3) as f64 || py > (h - 3) as f64 {
                 continue;
             }
             inside += 1;
             for o in -tol..=tol {
-                let (x, y) = ((px + o as f64 * c).round() as i32, (py + o as f64 * sn).round() as i32);
+                let (x, y) = ((px + o as f64 * c * q).round() as i32, (py + o as f64 * sn).round() as i32);
                 if x < 0 || y < 0 || x >= w || y >= h {
                     continue;
                 }
@@ -499,7 +516,7 @@ impl CircleFinder {
                 if edges[i] == 0 {
                     continue;
                 }
-                let (a, b) = (gx[i] as f64, gy[i] as f64);
+                let (a, b) = (gx[i] as f64 * q, gy[i] as f64);
                 let m = a.hypot(b);
                 if m > 0.0 && ((a * c + b * sn) / m).abs() >= RADIAL_COS as f64 {
                     hits += 1;
@@ -517,8 +534,9 @@ impl CircleFinder {
     /// Share of a circle's length inside the edge window (64 samples).
     fn visible_fraction(&self, cx: f64, cy: f64, r: f64) -> f64 {
         let rc = &self.rect;
-        let (x0, y0) = (rc.x as f64 + 2.0, rc.y as f64 + 2.0);
-        let (x1, y1) = ((rc.x + rc.width - 3) as f64, (rc.y + rc.height - 3) as f64);
+        let q = self.squeeze.unwrap_or(1.0);
+        let (x0, y0) = ((rc.x as f64 + 2.0) / q, rc.y as f64 + 2.0);
+        let (x1, y1) = ((rc.x + rc.width - 3) as f64 / q, (rc.y + rc.height - 3) as f64);
         let inside = unit_circle_64()
             .iter()
             .filter(|&&(c, sn)| {
@@ -613,58 +631,4 @@ pub(super) fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The walked votes land where placing each vote afresh puts them, edge pixels far outside
-    /// the grid and axis-aligned gradients included.
-    #[test]
-    fn walked_votes_match_votes_placed_one_by_one() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for round in 0..20 {
-            let s = Search {
-                center: (200.0 + 100.0 * next(), 150.0 + 100.0 * next()),
-                half_size_px: 20.0 + 80.0 * next(),
-                r_min_px: 15.0 + 60.0 * next(),
-                r_max_px: 0.0,
-                prior_sigma_px: f64::INFINITY,
-                min_visible_rim: 0.3,
-                min_edge_grey_per_px: 3.0,
-                outer_ring_share: OUTER_RING_SHARE,
-            };
-            let s = Search { r_max_px: s.r_min_px * (1.0 + 1.5 * next()), ..s };
-            let mut finder = CircleFinder::default();
-            finder.pts = (0..400)
-                .map(|i| {
-                    let a = std::f64::consts::TAU * next();
-                    // Every tenth gradient exactly along an axis.
-                    let (ux, uy) = if i % 10 == 0 { (1.0, 0.0) } else { (a.cos(), a.sin()) };
-                    EdgePt { x: (600.0 * next()) as f32, y: (500.0 * next()) as f32, ux: ux as f32, uy: uy as f32 }
-                })
-                .collect();
-            let grid = finder.vote(&s);
-            let mut reference = vec![0.0f32; grid.n * grid.n];
-            let steps = ((s.r_max_px - s.r_min_px) / grid.cell).ceil().max(0.0) as usize + 1;
-            for p in &finder.pts {
-                for sign in [-1.0f64, 1.0] {
-                    for k in 0..steps {
-                        let r = (s.r_min_px + k as f64 * grid.cell).min(s.r_max_px);
-                        let (cx, cy) = (p.x as f64 + sign * r * p.ux as f64, p.y as f64 + sign * r * p.uy as f64);
-                        if let Some(i) = grid.index(cx, cy) {
-                            reference[i] += 1.0;
-                        }
-                    }
-                }
-            }
-            let total: f32 = reference.iter().sum();
-            assert!(total > 0.0, "round {round}: no vote landed, the test checks nothing");
-            assert_eq!(finder.acc, reference, "round {round}");
-        }
-    }
-}
+mod tests;

@@ -415,8 +415,13 @@ impl PlateTracker {
                 if k == 1 && !weak_large {
                     break;
                 }
+                // Edges once per scale, for every aspect: the lower band has the whole range's
+                // smallest radius and lies inside its window, so it reuses them.
+                if k != 1 && !self.finder.prepare(frame, s)? {
+                    break;
+                }
                 for aspect in ACQUIRE_ASPECTS {
-                    if let Some(c) = self.finder.find_with_aspect(frame, s, aspect)? {
+                    if let Some(c) = self.finder.search_prepared(s, aspect) {
                         let rank = c.score * aspect.sqrt();
                         if best.map_or(true, |(_, _, r)| rank > r) {
                             best = Some((c, aspect, rank));

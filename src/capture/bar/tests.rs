@@ -425,3 +425,25 @@ fn hands_that_move_somewhere_new_are_searched_at_the_fast_pace() {
     // ...and once searched there, the hands are still again: the wait grows back.
     assert!(after_move.len() <= 2, "tries at {tried_at_s:?} s");
 }
+
+#[test]
+fn acquires_a_plate_seen_off_axis_as_an_upright_ellipse() {
+    // The camera turned ~30 deg off the bar's line: the plate is 0.85 as wide as it is tall.
+    // Acquisition searches both aspects on one set of edges (the points stretched, not the
+    // image), and must give each plate its own aspect, its height as the diameter.
+    let d = 220.0;
+    for (aspect, seed) in [(1.0, 21), (0.85, 22)] {
+        let mut img = background(&mut Rng(seed), &[]);
+        draw_plate(&mut img, 420.0, 300.0, d, 1.0);
+        let mut squeezed = core::Mat::default();
+        let size = core::Size::new((W as f64 * aspect).round() as i32, H);
+        imgproc::resize(&img, &mut squeezed, size, 0.0, 0.0, imgproc::INTER_AREA).expect("resize");
+        let (x, y) = (420.0 * aspect, 300.0);
+        let mut tracker = PlateTracker::new(PlateConfig::default());
+        let found = tracker.track(&squeezed, 0.0, Some((x + 10.0, y - 15.0)), diameter_hint(d)).expect("runs");
+        let o = found.unwrap_or_else(|| panic!("aspect {aspect}: no plate"));
+        assert!((o.center_x_px - x).hypot(o.center_y_px - y) < 0.02 * d, "aspect {aspect}: {o:?}");
+        assert!((o.diameter_px - d).abs() < 0.03 * d, "aspect {aspect}: {o:?}");
+        assert_eq!(o.aspect, aspect, "{o:?}");
+    }
+}
