@@ -33,8 +33,9 @@
 //! followed plate moved *with* the hands is judged afterwards, on the whole clip (`barpath`).
 //!
 //! A camera turned off the bar's line sees the plate as an upright ellipse: when acquiring, a few
-//! aspects (width / height) are tried by stretching the search region horizontally, and the
-//! best-supported one is kept while the plate is followed; the diameter is the ellipse's height.
+//! aspects (width / height) are tried on one set of edges, the edge points stretched horizontally
+//! (`circle::prepared`), and the best-supported one is kept while the plate is followed (there the
+//! search region itself is stretched); the diameter is the ellipse's height.
 //!
 //! Not here: tilted ellipses (camera rolled or pitched far); sub-pixel edge positions; scene-cut
 //! detection (call [`PlateTracker::reset`] at a cut).
