@@ -212,10 +212,8 @@ const ACQUIRE_MOVED_DIAMETERS: f64 = 0.6;
 
 /// The wait (s) before the next acquisition after `failed` in a row found nothing.
 fn acquire_every_s(failed: u32) -> f64 {
-    match failed {
-        0 => 0.0,
-        n => (ACQUIRE_EVERY_S * 2f64.powi((n - 1).min(16) as i32)).min(ACQUIRE_SLOWEST_EVERY_S),
-    }
+    let doublings = failed.saturating_sub(1).min(16) as i32;
+    (ACQUIRE_EVERY_S * 2f64.powi(doublings)).min(ACQUIRE_SLOWEST_EVERY_S)
 }
 
 /// Measured diameters kept for the reference size.
