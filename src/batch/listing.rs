@@ -217,7 +217,7 @@ pub fn index_html(listings: &[ClipListing]) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>formcheck batch</title><style>body{{font-family:system-ui,sans-serif;margin:1rem;color:#222}}table{{border-collapse:collapse;width:100%}}\
-td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}}tr.failed td{{color:#b00020}}</style></head>\
+td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}}tr.failed td{{color:#b00020}}</style></head>\
 <body><h1>formcheck: {} clip{}</h1><table><thead><tr><th>clip</th><th>findings</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
         listings.len(),
         if listings.len() == 1 { "" } else { "s" }
