@@ -92,8 +92,9 @@ pub(super) struct CircleFinder {
     hist: Vec<f32>,
     /// Support of each ring of the histogram, for one candidate.
     ring_support: Vec<f64>,
-    /// The search region stretched horizontally, for plates seen as upright ellipses.
-    stretched: core::Mat,
+    /// The search region resized to the work scale (and stretched horizontally by
+    /// `find_with_aspect`, for plates seen as upright ellipses).
+    work_image: core::Mat,
     /// The edge window in frame pixels.
     rect: core::Rect,
     /// The prepared work image ([`CircleFinder::prepare`]): its edge points, and where it lies
@@ -137,7 +138,7 @@ impl CircleFinder {
         // Exact factors after rounding, so coordinates map back without a drift.
         let (fx, fy) = (size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64);
         let interpolation = if fy < 1.0 { imgproc::INTER_AREA } else { imgproc::INTER_LINEAR };
-        imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.stretched, size, 0.0, 0.0, interpolation)?;
+        imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.work_image, size, 0.0, 0.0, interpolation)?;
         // Pixel centres: frame x maps to (x - x0 + 0.5) * fx - 0.5 in the resized region.
         let to_x = |x: f64| (x - x0 as f64 + 0.5) * fx - 0.5;
         let to_y = |y: f64| (y - y0 as f64 + 0.5) * fy - 0.5;
@@ -149,9 +150,9 @@ impl CircleFinder {
             prior_sigma_px: s.prior_sigma_px * fy,
             ..*s
         };
-        let stretched = std::mem::take(&mut self.stretched);
+        let stretched = std::mem::take(&mut self.work_image);
         let found = self.find(&stretched, &inner);
-        self.stretched = stretched;
+        self.work_image = stretched;
         Ok(found?.map(|c| Circle {
             x: (c.x + 0.5) / fx - 0.5 + x0 as f64,
             y: (c.y + 0.5) / fy - 0.5 + y0 as f64,

@@ -43,7 +43,7 @@ impl CircleFinder {
                 ((crop.width as f64 / shrink).round() as i32).max(1),
                 ((crop.height as f64 / shrink).round() as i32).max(1),
             );
-            imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.stretched, size, 0.0, 0.0, imgproc::INTER_AREA)?;
+            imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.work_image, size, 0.0, 0.0, imgproc::INTER_AREA)?;
             // Exact factors after rounding, so coordinates map back without a drift.
             let (sx, sy) = (size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64);
             WorkImage { x0: x0 as f64, y0: y0 as f64, sx, sy }
@@ -52,9 +52,9 @@ impl CircleFinder {
         let found = if !resized {
             self.edges_in_window(frame, &inner)?
         } else {
-            let image = std::mem::take(&mut self.stretched);
+            let image = std::mem::take(&mut self.work_image);
             let found = self.edges_in_window(&image, &inner);
-            self.stretched = image;
+            self.work_image = image;
             found?
         };
         if found {
