@@ -165,7 +165,7 @@ impl VideoReader {
         }
         check_file(path)?;
         let name = path.to_str().ok_or(VideoError::CannotOpen)?;
-        quiet_backend_logs();
+        quiet_opencv_log();
         let mut cap = videoio::VideoCapture::from_file(name, videoio::CAP_FFMPEG)?;
         if !cap.is_opened()? {
             return Err(diagnose(path).unwrap_or(VideoError::CannotOpen));
@@ -311,14 +311,23 @@ impl VideoReader {
 
 /// OpenCV and FFmpeg print their own complaints about bad files on stderr; formcheck reports each
 /// problem once, in its own words. A user's explicit settings win.
-fn quiet_backend_logs() {
+///
+/// Sets environment variables, so call it at the start of the program, before any thread exists:
+/// setting one while another thread reads the environment (OpenCV and FFmpeg do, as they open
+/// a clip) can crash the process, and did, once in a batch of 32 clips on two workers.
+pub fn quiet_backend_logs() {
+    for (var, value) in [("OPENCV_LOG_LEVEL", "SILENT"), ("OPENCV_FFMPEG_LOGLEVEL", "-8")] {
+        if std::env::var_os(var).is_none() {
+            std::env::set_var(var, value);
+        }
+    }
+    quiet_opencv_log();
+}
+
+/// OpenCV's own log level, through its API (safe from any thread).
+fn quiet_opencv_log() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        for (var, value) in [("OPENCV_LOG_LEVEL", "SILENT"), ("OPENCV_FFMPEG_LOGLEVEL", "-8")] {
-            if std::env::var_os(var).is_none() {
-                std::env::set_var(var, value);
-            }
-        }
         let _ = core::set_log_level(core::LogLevel::LOG_LEVEL_SILENT);
     });
 }

@@ -82,6 +82,8 @@ fn positive_mm(s: &str) -> Result<f64, String> {
 /// Runs the command line and returns the process exit code: 0 all clips done, 1 some failed,
 /// 2 usage error (from clap) or nothing could start.
 pub fn main() -> ExitCode {
+    // First, while this is the only thread (it sets environment variables).
+    crate::capture::video::quiet_backend_logs();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(args) => analyze::run(&args),
