@@ -122,21 +122,8 @@ impl CircleFinder {
             return self.find(frame, s);
         }
         // (`find` checks the frame type; resizing keeps it.)
-        let (w, h) = (frame.cols(), frame.rows());
-        let reach = s.half_size_px + s.r_max_px + 8.0;
-        let x0 = ((s.center.0 - reach * aspect).floor() as i32).clamp(0, w - 1);
-        let x1 = ((s.center.0 + reach * aspect).ceil() as i32).clamp(x0 + 1, w);
-        let y0 = ((s.center.1 - reach).floor() as i32).clamp(0, h - 1);
-        let y1 = ((s.center.1 + reach).ceil() as i32).clamp(y0 + 1, h);
-        let crop = core::Rect::new(x0, y0, x1 - x0, y1 - y0);
-        let fy = 1.0 / shrink;
-        let fx = fy / aspect;
-        let size = core::Size::new(
-            ((crop.width as f64 * fx).round() as i32).max(1),
-            ((crop.height as f64 * fy).round() as i32).max(1),
-        );
-        // Exact factors after rounding, so coordinates map back without a drift.
-        let (fx, fy) = (size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64);
+        let (crop, size, fx, fy) = work_region(frame, s, aspect, shrink);
+        let (x0, y0) = (crop.x, crop.y);
         let interpolation = if fy < 1.0 { imgproc::INTER_AREA } else { imgproc::INTER_LINEAR };
         imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.work_image, size, 0.0, 0.0, interpolation)?;
         // Pixel centres: frame x maps to (x - x0 + 0.5) * fx - 0.5 in the resized region.
@@ -547,6 +534,26 @@ impl CircleFinder {
             .count();
         inside as f64 / 64.0
     }
+}
+
+/// The part of `frame` the rims of search `s` can reach (narrowed horizontally by `aspect`), the
+/// size it is resized to (`1 / shrink`, stretched horizontally by `1 / aspect`), and the exact
+/// x and y factors after rounding that size, so coordinates map back without a drift.
+fn work_region(frame: &core::Mat, s: &Search, aspect: f64, shrink: f64) -> (core::Rect, core::Size, f64, f64) {
+    let (w, h) = (frame.cols(), frame.rows());
+    let reach = s.half_size_px + s.r_max_px + 8.0;
+    let x0 = ((s.center.0 - reach * aspect).floor() as i32).clamp(0, w - 1);
+    let x1 = ((s.center.0 + reach * aspect).ceil() as i32).clamp(x0 + 1, w);
+    let y0 = ((s.center.1 - reach).floor() as i32).clamp(0, h - 1);
+    let y1 = ((s.center.1 + reach).ceil() as i32).clamp(y0 + 1, h);
+    let crop = core::Rect::new(x0, y0, x1 - x0, y1 - y0);
+    let fy = 1.0 / shrink;
+    let fx = fy / aspect;
+    let size = core::Size::new(
+        ((crop.width as f64 * fx).round() as i32).max(1),
+        ((crop.height as f64 * fy).round() as i32).max(1),
+    );
+    (crop, size, size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64)
 }
 
 /// Cosine and sine of 64 equally spaced angles, computed once.

@@ -6,7 +6,7 @@
 
 use opencv::{core, imgproc, prelude::*};
 
-use super::{BarError, Circle, CircleFinder, EdgePt, Search, MIN_SHRINK, WORK_R_MIN_PX};
+use super::{work_region, BarError, Circle, CircleFinder, EdgePt, Search, MIN_SHRINK, WORK_R_MIN_PX};
 
 /// A work image: frame pixels `x0 + (x + 0.5) / sx - 0.5`, `y0 + (y + 0.5) / sy - 0.5`.
 #[derive(Debug, Clone, Copy)]
@@ -32,21 +32,9 @@ impl CircleFinder {
         let work = if !resized {
             WorkImage { x0: 0.0, y0: 0.0, sx: 1.0, sy: 1.0 }
         } else {
-            let (w, h) = (frame.cols(), frame.rows());
-            let reach = s.half_size_px + s.r_max_px + 8.0;
-            let x0 = ((s.center.0 - reach).floor() as i32).clamp(0, w - 1);
-            let x1 = ((s.center.0 + reach).ceil() as i32).clamp(x0 + 1, w);
-            let y0 = ((s.center.1 - reach).floor() as i32).clamp(0, h - 1);
-            let y1 = ((s.center.1 + reach).ceil() as i32).clamp(y0 + 1, h);
-            let crop = core::Rect::new(x0, y0, x1 - x0, y1 - y0);
-            let size = core::Size::new(
-                ((crop.width as f64 / shrink).round() as i32).max(1),
-                ((crop.height as f64 / shrink).round() as i32).max(1),
-            );
+            let (crop, size, sx, sy) = work_region(frame, s, 1.0, shrink);
             imgproc::resize(&core::Mat::roi(frame, crop)?, &mut self.work_image, size, 0.0, 0.0, imgproc::INTER_AREA)?;
-            // Exact factors after rounding, so coordinates map back without a drift.
-            let (sx, sy) = (size.width as f64 / crop.width as f64, size.height as f64 / crop.height as f64);
-            WorkImage { x0: x0 as f64, y0: y0 as f64, sx, sy }
+            WorkImage { x0: crop.x as f64, y0: crop.y as f64, sx, sy }
         };
         let inner = work.search(s, 1.0);
         let found = if !resized {
