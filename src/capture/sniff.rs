@@ -2,8 +2,9 @@
 //! for MP4/MOV files, from its box structure: a picture or text under a video name, an MP4 cut
 //! short or without its index, a file with audio but no video track, a video track with no frames.
 //!
-//! Only used to explain a failure after OpenCV/FFmpeg has refused a file; it never decides on its
-//! own that a file is bad. Reads are bounded (a few kB of header, the `moov` box up to
+//! Used to explain a failure after OpenCV/FFmpeg has refused a file, and to estimate how many
+//! frames a clip holds (to start a batch's longest clips first); it never decides on its own that
+//! a file is bad. Reads are bounded (a few kB of header, the `moov` box up to
 //! [`MAX_MOOV_BYTES`]) and the box walk stops after [`MAX_BOXES`], so damaged sizes cannot make it
 //! read or allocate much. Generic over `Read + Seek` so tests run on in-memory bytes.
 
@@ -119,40 +120,13 @@ fn children<R: Read + Seek>(r: &mut R, start: u64, end: u64) -> std::io::Result<
 }
 
 fn mp4<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Sniffed> {
-    let (top, junk) = boxes(r, 0, len)?;
-    // Past an unknown top-level kind the offsets mean nothing: only known boxes are trusted.
-    let known: Vec<&BoxSpan> = top.iter().take_while(|b| TOP_LEVEL.iter().any(|k| b.0 == **k)).collect();
-    let moov = known.iter().find(|b| &b.0 == b"moov");
-    if let Some((kind, _, end)) = known.iter().find(|b| b.2 > len) {
-        return Ok(Sniffed::CutShort {
-            kind: String::from_utf8_lossy(kind).into_owned(),
-            len,
-            needed: *end,
-            has_index: moov.is_some_and(|m| m.2 <= len),
-        });
-    }
-    let Some(&&(_, start, end)) = moov else {
-        let damaged = junk || known.len() < top.len();
-        return Ok(if damaged { Sniffed::Unknown } else { Sniffed::NoIndex });
+    let tracks = match index(r, len)? {
+        Index::Tracks(tracks) => tracks,
+        Index::Problem(problem) => return Ok(problem),
     };
-    if end - start > MAX_MOOV_BYTES {
-        return Ok(Sniffed::Unknown);
-    }
-    let moov_children = match children(r, start, end)? {
-        // Every real index has its movie header, and only boxes that belong there.
-        Some(c) if c.iter().any(|b| &b.0 == b"mvhd") && c.iter().all(|b| MOOV_CHILDREN.iter().any(|k| b.0 == **k)) => c,
-        _ => return Ok(Sniffed::DamagedIndex),
-    };
-    let (mut video, mut audio, mut empty_video) = (false, false, false);
-    for &(_, t_start, t_end) in moov_children.iter().filter(|b| &b.0 == b"trak") {
-        let Some(track) = Track::read(r, t_start, t_end)? else { return Ok(Sniffed::DamagedIndex) };
-        match &track.handler {
-            b"vide" => video = true,
-            b"soun" => audio = true,
-            _ => {}
-        }
-        empty_video |= &track.handler == b"vide" && track.samples == Some(0);
-    }
+    let video = tracks.iter().any(|t| &t.handler == b"vide");
+    let audio = tracks.iter().any(|t| &t.handler == b"soun");
+    let empty_video = tracks.iter().any(|t| &t.handler == b"vide" && t.samples == Some(0));
     Ok(if !video {
         Sniffed::NoVideoTrack { audio }
     } else if empty_video {
@@ -162,11 +136,93 @@ fn mp4<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Sniffed> {
     })
 }
 
+/// The frames an MP4/MOV's first video track lists (its `stsz` sample count), or `None` for
+/// another container or an index that does not read cleanly. A cheap estimate of how much work
+/// a clip is, to order a batch by; it never judges the clip (the header may over-count).
+pub fn video_frames<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Option<u64>> {
+    let mut head = [0u8; 8];
+    r.seek(SeekFrom::Start(0))?;
+    if len < 8 || r.read_exact(&mut head).is_err() || !TOP_LEVEL.iter().any(|k| &head[4..8] == *k) {
+        return Ok(None);
+    }
+    let Index::Tracks(tracks) = index(r, len)? else { return Ok(None) };
+    let Some(video) = tracks.iter().find(|t| &t.handler == b"vide") else { return Ok(None) };
+    match (video.samples, video.id) {
+        (Some(n), _) if n > 0 => Ok(Some(u64::from(n))),
+        // A fragmented file (phones' and browsers' recorders write them): the index lists no
+        // frames, each fragment (`moof`) lists its own.
+        (_, Some(id)) => fragment_frames(r, len, id),
+        _ => Ok(None),
+    }
+}
+
+/// Frames the fragments of a fragmented MP4 list for track `id`: the `trun` sample counts of
+/// every `traf` whose `tfhd` names the track. `None` when there are no fragments.
+fn fragment_frames<R: Read + Seek>(r: &mut R, len: u64, id: u32) -> std::io::Result<Option<u64>> {
+    let (top, _) = boxes(r, 0, len)?;
+    let mut frames = None;
+    for &(_, start, end) in top.iter().filter(|b| &b.0 == b"moof" && b.2 <= len) {
+        let Some(moof) = children(r, start, end)? else { continue };
+        for &(_, t_start, t_end) in moof.iter().filter(|b| &b.0 == b"traf") {
+            let Some(traf) = children(r, t_start, t_end)? else { continue };
+            let Some(&(_, h_start, h_end)) = traf.iter().find(|b| &b.0 == b"tfhd") else { continue };
+            if h_end < h_start + 8 || u32::from_be_bytes(read_at::<4, R>(r, h_start + 4)?) != id {
+                continue;
+            }
+            for &(_, u_start, _) in traf.iter().filter(|b| &b.0 == b"trun" && b.2 >= b.1 + 8) {
+                *frames.get_or_insert(0) += u64::from(u32::from_be_bytes(read_at::<4, R>(r, u_start + 4)?));
+            }
+        }
+    }
+    Ok(frames)
+}
+
+/// An MP4/MOV's index read: its tracks, or what is wrong with it.
+enum Index {
+    Tracks(Vec<Track>),
+    Problem(Sniffed),
+}
+
+fn index<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Index> {
+    let (top, junk) = boxes(r, 0, len)?;
+    // Past an unknown top-level kind the offsets mean nothing: only known boxes are trusted.
+    let known: Vec<&BoxSpan> = top.iter().take_while(|b| TOP_LEVEL.iter().any(|k| b.0 == **k)).collect();
+    let moov = known.iter().find(|b| &b.0 == b"moov");
+    if let Some((kind, _, end)) = known.iter().find(|b| b.2 > len) {
+        return Ok(Index::Problem(Sniffed::CutShort {
+            kind: String::from_utf8_lossy(kind).into_owned(),
+            len,
+            needed: *end,
+            has_index: moov.is_some_and(|m| m.2 <= len),
+        }));
+    }
+    let Some(&&(_, start, end)) = moov else {
+        let damaged = junk || known.len() < top.len();
+        return Ok(Index::Problem(if damaged { Sniffed::Unknown } else { Sniffed::NoIndex }));
+    };
+    if end - start > MAX_MOOV_BYTES {
+        return Ok(Index::Problem(Sniffed::Unknown));
+    }
+    let moov_children = match children(r, start, end)? {
+        // Every real index has its movie header, and only boxes that belong there.
+        Some(c) if c.iter().any(|b| &b.0 == b"mvhd") && c.iter().all(|b| MOOV_CHILDREN.iter().any(|k| b.0 == **k)) => c,
+        _ => return Ok(Index::Problem(Sniffed::DamagedIndex)),
+    };
+    let mut tracks = Vec::new();
+    for &(_, t_start, t_end) in moov_children.iter().filter(|b| &b.0 == b"trak") {
+        let Some(track) = Track::read(r, t_start, t_end)? else { return Ok(Index::Problem(Sniffed::DamagedIndex)) };
+        tracks.push(track);
+    }
+    Ok(Index::Tracks(tracks))
+}
+
 /// What the index says about one track.
 struct Track {
     handler: [u8; 4],
     /// Sample count from `stsz`, when there is one.
     samples: Option<u32>,
+    /// The track's number (`tkhd`), which a fragmented file's fragments refer to.
+    id: Option<u32>,
 }
 
 impl Track {
@@ -184,6 +240,13 @@ impl Track {
         if !handler.iter().all(u8::is_ascii_alphanumeric) {
             return Ok(None);
         }
+        let id = match find(&trak, b"tkhd") {
+            Some((k_start, k_end)) if k_end >= k_start + 24 => {
+                let at = if read_at::<1, R>(r, k_start)?[0] == 1 { k_start + 20 } else { k_start + 12 };
+                Some(u32::from_be_bytes(read_at::<4, R>(r, at)?))
+            }
+            _ => None,
+        };
         let mut samples = None;
         if let Some((i_start, i_end)) = find(&mdia, b"minf") {
             let Some(minf) = children(r, i_start, i_end)? else { return Ok(None) };
@@ -199,7 +262,7 @@ impl Track {
                 }
             }
         }
-        Ok(Some(Track { handler, samples }))
+        Ok(Some(Track { handler, samples, id }))
     }
 }
 
@@ -210,29 +273,65 @@ fn read_at<const N: usize, R: Read + Seek>(r: &mut R, at: u64) -> std::io::Resul
     Ok(buf)
 }
 
+/// MP4 indexes built in memory, for tests here and elsewhere.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Cursor;
-
-    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+pub(crate) mod fixtures {
+    pub fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
         let mut v = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
         v.extend_from_slice(kind);
         v.extend_from_slice(payload);
         v
     }
 
-    fn moov(traks: &[Vec<u8>]) -> Vec<u8> {
+    pub fn moov(traks: &[Vec<u8>]) -> Vec<u8> {
         bx(b"moov", &[bx(b"mvhd", &[0u8; 100]), traks.concat()].concat())
     }
 
-    fn trak(handler: &[u8; 4], samples: u32) -> Vec<u8> {
+    pub fn trak(handler: &[u8; 4], samples: u32) -> Vec<u8> {
         let hdlr = bx(b"hdlr", &[&[0u8; 8][..], handler, &[0u8; 12]].concat());
         let table: Vec<u8> = [b"stsd", b"stts", b"stsc", b"stco"].iter().flat_map(|k| bx(k, &[0u8; 8])).collect();
         let stsz = bx(b"stsz", &[&[0u8; 8][..], &samples.to_be_bytes()].concat());
         let minf = bx(b"minf", &bx(b"stbl", &[table, stsz].concat()));
-        bx(b"trak", &bx(b"mdia", &[hdlr, minf].concat()))
+        let tkhd = bx(b"tkhd", &[&[0u8; 12][..], &track_id(handler).to_be_bytes(), &[0u8; 68]].concat());
+        bx(b"trak", &[tkhd, bx(b"mdia", &[hdlr, minf].concat())].concat())
     }
+
+    /// Video is track 1, anything else track 2.
+    fn track_id(handler: &[u8; 4]) -> u32 {
+        if handler == b"vide" {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// A fragmented MP4: an index that lists no frames, then one fragment per entry of `frames`
+    /// (each with a sound run of 50 samples before the video's).
+    pub fn fragmented_mp4(frames: &[u32]) -> Vec<u8> {
+        let run = |handler: &[u8; 4], n: u32| {
+            let tfhd = bx(b"tfhd", &[&[0u8; 4][..], &track_id(handler).to_be_bytes()].concat());
+            bx(b"traf", &[tfhd, bx(b"trun", &[&[0u8; 4][..], &n.to_be_bytes()].concat())].concat())
+        };
+        let mut out = [bx(b"ftyp", b"iso5\0\0\0\0"), moov(&[trak(b"vide", 0), trak(b"soun", 0)])].concat();
+        for &n in frames {
+            out.extend(bx(b"moof", &[bx(b"mfhd", &[0u8; 8]), run(b"soun", 50), run(b"vide", n)].concat()));
+            out.extend(bx(b"mdat", &[7u8; 64]));
+        }
+        out
+    }
+
+    /// A whole MP4 (header, index, data) whose video track lists `frames` frames.
+    pub fn mp4_with_frames(frames: u32) -> Vec<u8> {
+        [bx(b"ftyp", b"isom\0\0\0\0"), moov(&[trak(b"soun", 10), trak(b"vide", frames)]), bx(b"mdat", &[7u8; 100])]
+            .concat()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{bx, fragmented_mp4, moov, mp4_with_frames, trak};
+    use super::*;
+    use std::io::Cursor;
 
     fn sniff_bytes(b: &[u8]) -> Sniffed {
         sniff(&mut Cursor::new(b), b.len() as u64).expect("in memory")
@@ -244,6 +343,19 @@ mod tests {
         assert_eq!(sniff_bytes(b"deadlift 180 x 3\n"), Sniffed::NotVideo { what: "text" });
         assert_eq!(sniff_bytes(b" {\"reps\": 3}"), Sniffed::NotVideo { what: "JSON text" });
         assert_eq!(sniff_bytes(&[0x1a, 0x45, 0xdf, 0xa3, 0, 0, 0, 0]), Sniffed::Unknown, "Matroska is a video");
+    }
+
+    #[test]
+    fn frames_come_from_the_video_track() {
+        let frames = |b: &[u8]| video_frames(&mut Cursor::new(b), b.len() as u64).expect("in memory");
+        let ftyp = bx(b"ftyp", b"isom\0\0\0\0");
+        let mdat = bx(b"mdat", &[7u8; 100]);
+        assert_eq!(frames(&mp4_with_frames(300)), Some(300));
+        assert_eq!(frames(&fragmented_mp4(&[120, 130, 14])), Some(264), "fragments, sound runs left out");
+        assert_eq!(frames(&[ftyp.clone(), moov(&[trak(b"soun", 10)])].concat()), None, "no video track");
+        assert_eq!(frames(&[ftyp.clone(), mdat].concat()), None, "no index");
+        assert_eq!(frames(b"deadlift 180 x 3\n"), None);
+        assert_eq!(frames(b""), None);
     }
 
     #[test]

@@ -138,6 +138,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
     );
     let workers = args.jobs.unwrap_or_else(crate::batch::default_jobs).clamp(1, jobs.len().max(1));
     let ui = Ui::new(args.quiet, args.json, jobs.len() as u64);
+    let order = batch::longest_first(&jobs);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, ClipOutcome)>> = Mutex::new(Vec::new());
     let first_engine = Mutex::new(Some(first_engine));
@@ -155,9 +156,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<ExitCode> {
                         }
                     },
                 };
-                loop {
-                    let idx = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(job) = jobs.get(idx) else { break };
+                // The next job in `order` (longest clips first), until none is left.
+                while let Some(&idx) = order.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let job = &jobs[idx];
                     let outcome = run_clip(&mut engine, job, args, &cfg, &settings, &ui);
                     ui.clip_done(job, &outcome);
                     results.lock().expect("no worker panics while holding the lock").push((idx, outcome));
