@@ -173,11 +173,15 @@ const GUESSED_BYTES_PER_FRAME: u64 = 25_000;
 /// The order to start `jobs` in: the clips with the most frames first (from their MP4 index, or
 /// guessed from their size), so that the batch does not end with one long clip running alone
 /// while the other workers have nothing left to do. Results are still listed in `jobs`' order.
-/// (12 dev clips on 2 cores: 98 % of the CPU busy instead of 90 %, the batch 5-9 % sooner.)
+/// (12 dev clips on 2 cores: 97 % of the CPU busy instead of 92 %, the batch 6 % sooner.)
 pub fn longest_first(jobs: &[ClipJob]) -> Vec<usize> {
     let frames = |job: &ClipJob| -> u64 {
+        // Only regular files are read here (opening a named pipe would wait for a writer).
+        let len = match std::fs::metadata(&job.input) {
+            Ok(m) if m.is_file() => m.len(),
+            _ => return 0,
+        };
         let Ok(mut file) = std::fs::File::open(&job.input) else { return 0 };
-        let len = file.metadata().map_or(0, |m| m.len());
         crate::capture::sniff::video_frames(&mut file, len).ok().flatten().unwrap_or(len / GUESSED_BYTES_PER_FRAME)
     };
     let work: Vec<u64> = jobs.iter().map(frames).collect();
