@@ -108,6 +108,16 @@ fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
 }
 
 /// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
+/// A body length (shoulder to ear, shoulder to hip) more than this factor from its median over
+/// the clip is not that length: side on, turning the head or bending the back changes them by a
+/// fifth at most.
+const BODY_LENGTH_FACTOR: f64 = 1.6;
+
+/// The shoulder->ear line turns at most this far from the trunk's line either way: the neck
+/// extends about 70 deg and flexes about 60 from neutral, where the line already leans a few tens
+/// of degrees.
+const MAX_NECK_ANGLE_DEG: f64 = 90.0;
+
 fn signed_angle_deg(a: P2, b: P2) -> f64 {
     (a.x * b.y - a.y * b.x).atan2(a.x * b.x + a.y * b.y).to_degrees()
 }
@@ -282,6 +292,12 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         plate_velocity_m_per_s,
         plate_height_torso: bar.plate.iter().map(|p| height(*p)).collect(),
     };
+    // The ear sits a fixed distance from the shoulder (the neck and half the head): a frame
+    // where it, or the trunk, is far from its usual length has landmarks on something else (the
+    // plate, the other arm), and so has a neck bent further than a neck bends; neither is a
+    // measure (one such stretch read 171 deg).
+    let neck_px = signal::median_of((0..n).filter_map(|i| Some(ear[i]?.dist(sh[i]?))));
+    let usual = |len: f64, median: f64| (median / BODY_LENGTH_FACTOR..=median * BODY_LENGTH_FACTOR).contains(&len);
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {
             let up = s - h;
@@ -289,9 +305,12 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             if let Some(kn) = knee[i] {
                 k.hip_angle_deg[i] = Some(inner_angle_deg(h, s, kn));
             }
-            if let Some(e) = ear[i] {
+            if let (Some(e), Some(neck_px)) = (ear[i], neck_px) {
                 // Counter-clockwise from the trunk direction = toward the back for a lifter facing +x.
-                k.neck_extension_deg[i] = Some(signed_angle_deg(up, e - s));
+                let angle = signed_angle_deg(up, e - s);
+                if usual(e.dist(s), neck_px) && usual(s.dist(h), torso_px) && angle.abs() <= MAX_NECK_ANGLE_DEG {
+                    k.neck_extension_deg[i] = Some(angle);
+                }
             }
         }
         if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {

@@ -480,3 +480,27 @@ fn standing_up_without_the_bar_after_the_set_is_not_a_rep() {
         describe(&report, &truth)
     );
 }
+
+#[test]
+fn an_ear_landmark_on_something_else_is_no_neck_angle() {
+    // The real case: for a third of a second of the pull the ear landmark left the head (it read
+    // 171 deg of neck extension). Here both ears sit at the hips for 10 frames of rep 1's pull:
+    // read as they are, the neck bends 180 deg.
+    let spec = lift(|s| s.reps = 1);
+    let (mut track, truth) = synth::generate(&spec);
+    let rep = truth.reps[0];
+    let middle_s = 0.5 * (rep.floor_break_s + rep.lockout_s);
+    let first = track.frames.iter().position(|f| f.t_s >= middle_s).expect("a frame mid-pull");
+    for f in &mut track.frames[first..first + 10] {
+        let Some(l) = f.landmarks.as_mut() else { continue };
+        for (ear, hip) in [(7, 23), (8, 24)] {
+            l[ear] = [l[hip][0], l[hip][1], l[ear][2]];
+        }
+    }
+    let report = analysis::analyze(&track, &synthetic_config());
+    let (clean, _) = analyze(&spec);
+    let neck = |r: &Report| r.reps.first().and_then(|r| r.metrics.neck_extension_max_pull_deg);
+    let (seen, truth_deg) = (neck(&report).expect("neck measured"), neck(&clean).expect("neck measured"));
+    assert!((seen - truth_deg).abs() < 5.0, "neck {seen:.1} deg with the ear on the hips, {truth_deg:.1} without");
+    assert!(flagged(&report).iter().all(|f| f.1 != "head_position"), "{}", describe(&report, &truth));
+}
