@@ -6,7 +6,8 @@
 //! - `hip_angle_deg`: between hip->shoulder and hip->knee; 180 = straight.
 //! - `knee_angle_deg`: between knee->hip and knee->ankle; 180 = straight.
 //! - `neck_extension_deg`: the shoulder->ear line against the trunk's direction; positive = head
-//!   tilted back (looking up), 0 = in line with the trunk.
+//!   tilted back (looking up), 0 = in line with the trunk. Unmeasured where the ear or the trunk
+//!   is far from its usual length, or the neck bent further than a neck bends.
 //! - `back_bend_deg`: the back outline's bend (lumbar half against thoracic half), positive =
 //!   rounded (convex), negative = arched. See [`back_bend_deg`].
 //!
@@ -107,7 +108,6 @@ fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
         .collect()
 }
 
-/// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
 /// A body length (shoulder to ear, shoulder to hip) more than this factor from its median over
 /// the clip is not that length: side on, turning the head or bending the back changes them by a
 /// fifth at most.
@@ -118,6 +118,7 @@ const BODY_LENGTH_FACTOR: f64 = 1.6;
 /// of degrees.
 const MAX_NECK_ANGLE_DEG: f64 = 90.0;
 
+/// Signed angle from `a` to `b` in degrees, counter-clockwise positive (y up).
 fn signed_angle_deg(a: P2, b: P2) -> f64 {
     (a.x * b.y - a.y * b.x).atan2(a.x * b.x + a.y * b.y).to_degrees()
 }
