@@ -6,8 +6,8 @@
 //! - `hip_angle_deg`: between hip->shoulder and hip->knee; 180 = straight.
 //! - `knee_angle_deg`: between knee->hip and knee->ankle; 180 = straight.
 //! - `neck_extension_deg`: the shoulder->ear line against the trunk's direction; positive = head
-//!   tilted back (looking up), 0 = in line with the trunk. Unmeasured where the ear or the trunk
-//!   is far from its usual length, or the neck bent further than a neck bends.
+//!   tilted back (looking up), 0 = in line with the trunk. Unmeasured where the neck would bend
+//!   further than a neck bends (ears off the head are dropped earlier, by `track::clean`).
 //! - `back_bend_deg`: the back outline's bend (lumbar half against thoracic half), positive =
 //!   rounded (convex), negative = arched. See [`back_bend_deg`].
 //!
@@ -107,11 +107,6 @@ fn bridged(primary: &[Option<P2>], fallback: &[Option<P2>]) -> Vec<Option<P2>> {
         .map(|(p, f)| p.or_else(|| Some(P2::new(f.as_ref()?.x + dx?, f.as_ref()?.y + dy?))))
         .collect()
 }
-
-/// A body length (shoulder to ear, shoulder to hip) more than this factor from its median over
-/// the clip is not that length: side on, turning the head or bending the back changes them by a
-/// fifth at most.
-const BODY_LENGTH_FACTOR: f64 = 1.6;
 
 /// The shoulder->ear line turns at most this far from the trunk's line either way: the neck
 /// extends about 70 deg and flexes about 60 from neutral, where the line already leans a few tens
@@ -293,12 +288,6 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
         plate_velocity_m_per_s,
         plate_height_torso: bar.plate.iter().map(|p| height(*p)).collect(),
     };
-    // The ear sits a fixed distance from the shoulder (the neck and half the head): a frame
-    // where it, or the trunk, is far from its usual length has landmarks on something else (the
-    // plate, the other arm), and so has a neck bent further than a neck bends; neither is a
-    // measure (one such stretch read 171 deg).
-    let neck_px = signal::median_of((0..n).filter_map(|i| Some(ear[i]?.dist(sh[i]?))));
-    let usual = |len: f64, median: f64| (median / BODY_LENGTH_FACTOR..=median * BODY_LENGTH_FACTOR).contains(&len);
     for i in 0..n {
         if let (Some(s), Some(h)) = (sh[i], hip[i]) {
             let up = s - h;
@@ -306,12 +295,12 @@ pub fn compute(track: &Track, bar: &BarPath) -> Kinematics {
             if let Some(kn) = knee[i] {
                 k.hip_angle_deg[i] = Some(inner_angle_deg(h, s, kn));
             }
-            if let (Some(e), Some(neck_px)) = (ear[i], neck_px) {
+            if let Some(e) = ear[i] {
                 // Counter-clockwise from the trunk direction = toward the back for a lifter facing +x.
+                // (Ears far from where a head sits were dropped when the track was cleaned.) A
+                // neck bent further than a neck bends is no measure either.
                 let angle = signed_angle_deg(up, e - s);
-                if usual(e.dist(s), neck_px) && usual(s.dist(h), torso_px) && angle.abs() <= MAX_NECK_ANGLE_DEG {
-                    k.neck_extension_deg[i] = Some(angle);
-                }
+                k.neck_extension_deg[i] = (angle.abs() <= MAX_NECK_ANGLE_DEG).then_some(angle);
             }
         }
         if let (Some(h), Some(kn), Some(a)) = (hip[i], knee[i], ankle[i]) {

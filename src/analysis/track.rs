@@ -159,12 +159,14 @@ pub fn clean(poses: &PoseTrack, cfg: &TrackConfig) -> Track {
     let facing = decide_facing(poses);
     let mirror = facing == Facing::Left;
     let plausible: Vec<bool> = poses.frames.iter().map(|f| !leans_back_impossibly(f, mirror, cfg)).collect();
+    let head_in_place = head_in_place(poses, cfg);
     let mut joints = Vec::with_capacity(Joint::ALL.len());
     for j in Joint::ALL {
         let (li, ri) = j.indices();
         let mut xs: Vec<Option<f64>> = Vec::with_capacity(n);
         let mut ys: Vec<Option<f64>> = Vec::with_capacity(n);
-        for (f, &ok) in poses.frames.iter().zip(&plausible) {
+        for (i, (f, &plausible)) in poses.frames.iter().zip(&plausible).enumerate() {
+            let ok = plausible && (j != Joint::Ear || head_in_place[i]);
             let gate = if j == Joint::Wrist { cfg.min_hand_visibility } else { cfg.min_visibility };
             let p = f.landmarks.as_ref().filter(|_| ok).and_then(|l| weighted_pair(l[li], l[ri], gate));
             xs.push(p.map(|(x, _)| if mirror { frame_width - x } else { x }));
@@ -211,6 +213,35 @@ fn leans_back_impossibly(f: &crate::posetrack::PoseFrame, mirror: bool, cfg: &Tr
     let forward = if mirror { hip.0 - sh.0 } else { sh.0 - hip.0 };
     let up = hip.1 - sh.1;
     forward.atan2(up).to_degrees() < -MAX_LEAN_BACK_DEG
+}
+
+/// A body length (shoulder to ear, shoulder to hip) more than this factor from its median over
+/// the clip is not that length: side on, turning the head or bending the back changes them by a
+/// fifth at most.
+const BODY_LENGTH_FACTOR: f64 = 1.6;
+
+/// Per frame, whether the ears sit where a head sits: the shoulder-ear and shoulder-hip distances
+/// both within [`BODY_LENGTH_FACTOR`] of their medians over the clip. A frame where one is not has
+/// the ear or the trunk on something else, the plate or the other arm (one such stretch read a
+/// neck bent back 171 deg), and its ears are dropped before smoothing, so that they are neither
+/// measured nor smeared into the frames around them.
+fn head_in_place(poses: &PoseTrack, cfg: &TrackConfig) -> Vec<bool> {
+    let lengths = |f: &crate::posetrack::PoseFrame| {
+        let l = f.landmarks.as_ref()?;
+        let pair = |a: usize, b: usize| weighted_pair(l[a], l[b], cfg.min_visibility);
+        let ear = pair(joint::LEFT_EAR, joint::RIGHT_EAR)?;
+        let sh = pair(joint::LEFT_SHOULDER, joint::RIGHT_SHOULDER)?;
+        let hip = pair(joint::LEFT_HIP, joint::RIGHT_HIP)?;
+        Some(((ear.0 - sh.0).hypot(ear.1 - sh.1), (sh.0 - hip.0).hypot(sh.1 - hip.1)))
+    };
+    let seen: Vec<Option<(f64, f64)>> = poses.frames.iter().map(lengths).collect();
+    let (Some(neck), Some(torso)) =
+        (signal::median_of(seen.iter().flatten().map(|l| l.0)), signal::median_of(seen.iter().flatten().map(|l| l.1)))
+    else {
+        return vec![true; seen.len()];
+    };
+    let usual = |len: f64, median: f64| (median / BODY_LENGTH_FACTOR..=median * BODY_LENGTH_FACTOR).contains(&len);
+    seen.iter().map(|l| l.map_or(true, |(n, t)| usual(n, neck) && usual(t, torso))).collect()
 }
 
 /// Toes ahead of heels and nose ahead of ears tell which way the lifter faces.
