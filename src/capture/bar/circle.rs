@@ -101,8 +101,9 @@ pub(super) struct CircleFinder {
     /// in the frame.
     prepared_pts: Vec<EdgePt>,
     prepared: Option<WorkImage>,
-    /// The horizontal squeeze of the search under way, if any: the edge points are stretched by
-    /// 1 / it, and the rim is looked up in the unstretched edge map.
+    /// How `pts` relate to the edge map: `Some(a)` when they are its points stretched
+    /// horizontally by 1 / a (`search_prepared`), so the rim is looked up at x * a; `None` when
+    /// they are its own (`edges_in_window`). Set by whichever filled `pts` last.
     squeeze: Option<f64>,
 }
 
@@ -240,6 +241,7 @@ impl CircleFinder {
         let (gx, gy) = (self.dx.data_typed::<i16>()?, self.dy.data_typed::<i16>()?);
         let edges = self.edges.data_bytes()?;
         self.pts.clear();
+        self.squeeze = None;
         for (i, &e) in edges.iter().enumerate() {
             if e == 0 {
                 continue;

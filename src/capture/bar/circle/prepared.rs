@@ -67,9 +67,7 @@ impl CircleFinder {
             EdgePt { x: p.x / aspect as f32, y: p.y, ux: ux / m, uy: uy / m }
         }));
         self.squeeze = Some(aspect);
-        let found = self.best_circle(&work.search(s, aspect));
-        self.squeeze = None;
-        found.map(|c| Circle {
+        self.best_circle(&work.search(s, aspect)).map(|c| Circle {
             x: work.x0 + (c.x * aspect + 0.5) / work.sx - 0.5,
             y: work.y0 + (c.y + 0.5) / work.sy - 0.5,
             r: c.r / work.sy,
