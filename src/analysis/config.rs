@@ -115,7 +115,7 @@ section!(BarAwayConfig {
 });
 section!(SoftLockoutConfig { warn_hip_deg: f64, fault_hip_deg: f64, warn_knee_deg: f64 });
 section!(HitchingConfig { warn_dip_torso: f64, fault_dip_torso: f64, min_knee_rebend_deg: f64 });
-section!(JerkConfig { warn_time_to_half_speed_frac: f64, fault_time_to_half_speed_frac: f64 });
+section!(JerkConfig { warn_time_to_half_speed_frac: f64, fault_time_to_half_speed_frac: f64, min_frame_rate_hz: f64 });
 section!(
     /// Fault thresholds, one table per fault code.
     FaultsConfig {

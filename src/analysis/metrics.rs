@@ -13,7 +13,7 @@
 
 use crate::analysis::config::MetricsConfig;
 use crate::analysis::kinematics::{hidden_by_plate, Kinematics};
-use crate::analysis::reps::Rep;
+use crate::analysis::reps::{Rep, RepFrames};
 use crate::support::signal;
 
 /// An outline reaching this far up the hip->shoulder axis (mean over a phase) covered the whole
@@ -76,7 +76,8 @@ pub struct RepMetrics {
     pub bar_dip_after_knee_torso: Option<f64>,
     pub knee_rebend_after_knee_deg: Option<f64>,
     /// Time from the floor break until the bar reaches half its peak speed, as a fraction of the
-    /// pull's duration (about 0.2 for a pull that builds speed smoothly).
+    /// pull's duration (about 0.2 for a pull that builds speed smoothly). Absent when the load was
+    /// already moving where the rep starts (a clip that starts mid-pull, a touch-and-go rep).
     pub bar_time_to_half_speed_frac: Option<f64>,
     pub neck_extension_setup_deg: Option<f64>,
     pub neck_extension_max_pull_deg: Option<f64>,
@@ -215,6 +216,27 @@ const MIN_THIGH_DROP_TOP_TORSO: f64 = 0.5;
 /// The load is moving once it rises faster than this share of its peak speed.
 const MOTION_ONSET_SPEED_FRAC: f64 = 0.05;
 
+/// Jerk: a smooth pull builds speed from rest; a yanked bar reaches half its peak speed almost
+/// at once. Time to half speed is scale-free and does not depend on a window length. Timed from
+/// when the load starts to move (the floor break is where it is visibly up, a few cm later):
+/// back from the floor break while it still rose faster than a twentieth of its peak speed.
+/// `None` when the load was still moving at the rep's first frame (it never rested: a clip that
+/// starts mid-pull, a touch-and-go rep), so there is no start to time.
+fn time_to_half_speed_frac(t_s: &[f64], speed: &[Option<f64>], f: &RepFrames) -> Option<f64> {
+    let p = max_of((f.floor_break..=f.lockout).map(|i| speed[i]))?;
+    let moving = |i: usize| speed[i].is_some_and(|x| x > MOTION_ONSET_SPEED_FRAC * p);
+    let mut onset = f.floor_break;
+    while onset > f.start && moving(onset - 1) {
+        onset -= 1;
+    }
+    if onset == f.start && moving(f.start) {
+        return None;
+    }
+    (onset..=f.lockout)
+        .find(|&i| speed[i].is_some_and(|x| x >= 0.5 * p))
+        .map(|i| (t_s[i] - t_s[onset]) / (t_s[f.lockout] - t_s[onset]).max(1e-3))
+}
+
 /// Measures one rep. `first_setup_lumbar_deg` is the first rep's setup value, for the change.
 ///
 /// `min_plate_coverage`: the share of the pull the plate must have been followed over for the
@@ -304,26 +326,10 @@ pub fn measure(
         best
     };
 
-    // Jerk: a smooth pull builds speed from rest; a yanked bar reaches half its peak speed almost
-    // at once. Time to half speed is scale-free and does not depend on a window length.
-    // Timed from when the load starts to move (the floor break is where it is visibly up, a
-    // few cm later): back from the floor break while it still rose faster than a twentieth of
-    // its peak speed.
     let v = &k.load_velocity_torso_per_s;
     let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| v[i]));
-    let onset = peak_speed.map_or(f.floor_break, |p| {
-        let mut i = f.floor_break;
-        while i > f.start && v[i - 1].is_some_and(|x| x > MOTION_ONSET_SPEED_FRAC * p) {
-            i -= 1;
-        }
-        i
-    });
     let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
-    let bar_time_to_half_speed_frac = peak_speed.and_then(|p| {
-        (onset..=f.lockout)
-            .find(|&i| v[i].is_some_and(|x| x >= 0.5 * p))
-            .map(|i| (k.t_s[i] - k.t_s[onset]) / (k.t_s[f.lockout] - k.t_s[onset]).max(1e-3))
-    });
+    let bar_time_to_half_speed_frac = time_to_half_speed_frac(&k.t_s, v, &f);
     // Mean concentric speed between 10 % and 90 % of the rise: independent of exactly where a
     // slow break from the floor or a slow finish is cut.
     let at_frac = |frac: f64| {
@@ -408,5 +414,25 @@ pub fn measure(
         mean_concentric_speed_torso_per_s: mean_speed,
         peak_concentric_speed_torso_per_s: peak_speed,
         ..plate_metrics(k, rep, setup, min_plate_coverage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_to_half_speed_is_timed_from_rest_and_not_without_it() {
+        let t_s: Vec<f64> = (0..40).map(|i| i as f64 / 30.0).collect();
+        // Speed 0 until frame `from`, then up to 1 over 10 frames.
+        let pull = |from: f64| -> Vec<Option<f64>> {
+            (0..40).map(|i| Some(((i as f64 - from) / 10.0).clamp(0.0, 1.0))).collect()
+        };
+        let f = RepFrames { start: 0, floor_break: 8, lockout: 30, ..Default::default() };
+        // Moving from frame 6 (speed 0.1 > a twentieth), half speed at frame 10: 4 of 24 frames.
+        let frac = time_to_half_speed_frac(&t_s, &pull(5.0), &f).expect("a pull from rest is timed");
+        assert!((frac - 4.0 / 24.0).abs() < 1e-9, "{frac}");
+        // Already at half speed on the rep's first frame (a clip that starts mid-pull).
+        assert_eq!(time_to_half_speed_frac(&t_s, &pull(-5.0), &f), None);
     }
 }
