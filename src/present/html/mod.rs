@@ -57,6 +57,10 @@ const GRADED: [(&str, &[&str]); 11] = [
     ("head_position", &["neck_extension_max_pull_deg"]),
 ];
 
+/// Codes graded on the larger of their metrics against the same limits (the others pick one of
+/// theirs: the bar from mid-foot when the feet are seen, the knee when the hip is hidden).
+const SAME_LIMITS: [&str; 1] = ["rounded_lower_back"];
+
 /// Words for each metric; a metric not listed shows its name with spaces.
 const LABELS: [(&str, &str); 39] = [
     ("trunk_incline_setup_deg", "Trunk incline at setup"),
@@ -517,8 +521,8 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
             if owner != Some(name) && repeats {
                 continue;
             }
-            let (class, value, status) = match (fault.filter(|_| owner == Some(name)), value_of(name)) {
-                (Some(f), _) => {
+            let (class, value, status) = match (fault, value_of(name)) {
+                (Some(f), _) if owner == Some(name) => {
                     let v = num(f.value, fault_unit(f.unit));
                     (
                         severity_class(f.severity),
@@ -526,8 +530,28 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
                         badge(f.severity),
                     )
                 }
+                // The finding came from the code's other metric: this one is not "ok" unless it is
+                // inside every limit, which only a same-limits code's warning tells.
+                (Some(f), Some(v)) => {
+                    let shown = num(v, metric_unit(name));
+                    let past = (v - f.threshold) * (f.value - f.threshold).signum() >= 0.0;
+                    match (SAME_LIMITS.contains(&code), past, f.severity) {
+                        (true, true, _) => (
+                            severity_class(f.severity),
+                            format!("{shown}<span class=\"thr\">{}</span>", threshold_words(f)),
+                            "<span class=\"na\">also past</span>".into(),
+                        ),
+                        (true, false, Severity::Warn) => ("", shown, "<span class=\"ok\">ok</span>".into()),
+                        (true, false, _) => (
+                            "",
+                            format!("{shown}<span class=\"thr\">{}</span>", threshold_words(f)),
+                            "<span class=\"na\">not past it</span>".into(),
+                        ),
+                        (false, ..) => ("", shown, "<span class=\"na\">not graded</span>".into()),
+                    }
+                }
                 (None, Some(v)) => ("", num(v, metric_unit(name)), "<span class=\"ok\">ok</span>".into()),
-                (None, None) => ("", "&mdash;".into(), "<span class=\"na\">not measurable</span>".into()),
+                (_, None) => ("", "&mdash;".into(), "<span class=\"na\">not measurable</span>".into()),
             };
             let label = metric_label(name);
             let _ = write!(
@@ -648,6 +672,37 @@ mod tests {
         crate::posetrack::fill_skipped(&mut track.frames);
         let page = render(&analysis::analyze(&track, &Config::default()), &[]);
         assert!(page.contains("(pose model on 50\u{a0}%, the others interpolated)"), "no pose-rate fact");
+    }
+
+    #[test]
+    fn html_checks_say_ok_only_inside_the_limits() {
+        let spec =
+            SynthLift { faults: vec![(1, InjectedFault::RoundedLowerBack { bend_deg: 25.0 })], ..Default::default() };
+        let mut r = analysis::analyze(&synth::generate(&spec).0, &Config::default());
+        // The finding from the pull's bend; the setup's past the same limit (the demo clip's rep 1
+        // showed "19.3 deg ok" beside "19.6 deg fault at >= 18").
+        let rep = &mut r.reps[1];
+        let f = rep.faults.iter_mut().find(|f| f.code == "rounded_lower_back").expect("the injected rounding");
+        (f.value, f.threshold, f.severity) = (19.6, 18.0, Severity::Fault);
+        rep.metrics.lumbar_flexion_pull_deg = Some(19.6);
+        rep.metrics.lumbar_flexion_setup_deg = Some(19.3);
+        let setup_row = |r: &Report| {
+            let page = render(r, &[]);
+            let cards = &page[page.find("id=\"rep-2\"").expect("rep 2's card")..];
+            let row = &cards[cards.find("<th>Lower-back bend at setup</th>").expect("the row")..];
+            row[..row.find("</tr>").expect("row end")].to_string()
+        };
+        let row = setup_row(&r);
+        assert!(row.contains("also past") && !row.contains(">ok<"), "{row}");
+        // Under the fault limit it may still be past the warning's: not called ok.
+        r.reps[1].metrics.lumbar_flexion_setup_deg = Some(13.0);
+        let row = setup_row(&r);
+        assert!(row.contains("not past it") && !row.contains(">ok<"), "{row}");
+        // Under a warning's limit it is inside every limit.
+        let f = r.reps[1].faults.iter_mut().find(|f| f.code == "rounded_lower_back").expect("still there");
+        (f.threshold, f.severity) = (12.0, Severity::Warn);
+        r.reps[1].metrics.lumbar_flexion_setup_deg = Some(8.0);
+        assert!(setup_row(&r).contains(">ok<"));
     }
 
     #[test]
