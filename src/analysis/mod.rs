@@ -185,7 +185,15 @@ pub fn analyze(poses: &PoseTrack, cfg: &Config) -> Report {
         series: Series {
             t_s: kin.t_s.clone(),
             trunk_incline_deg: kin.trunk_incline_deg.clone(),
-            lumbar_flexion_deg: kin.back_bend_deg.clone(),
+            // Only where it is graded, each rep's setup and pull (start to lockout): standing,
+            // walking about and lowering the bar, the outline takes in arms, bar and plate, and the
+            // chart and the video's colours showed spikes of 40-75 deg there as rounding.
+            lumbar_flexion_deg: (0..kin.back_bend_deg.len())
+                .map(|i| {
+                    let graded = seg.reps.iter().any(|r| (r.frames.start..=r.frames.lockout).contains(&i));
+                    kin.back_bend_deg[i].filter(|_| graded)
+                })
+                .collect(),
             hip_height_torso: kin.hip_height_torso.clone(),
             shoulder_height_torso: kin.shoulder_height_torso.clone(),
             // The bar's path as drawn: the plate's centre when it is the bar, like the x series.
