@@ -353,17 +353,21 @@ fn median_near(k: &Kinematics, series: &[Option<f64>], i: usize, ok: impl Fn(usi
 
 /// The clip began during a pull: the load rises first, either to a high well above where it
 /// started, or from a start well above the floor the reps start from (a clip that starts in the
-/// setup starts at that floor, one that starts standing starts at its high).
+/// setup starts at that floor, one that starts standing starts at its high). A pull's high is its
+/// lockout: a first high well off the reps' lockout height is something else (the hands raised
+/// over the head before the set read as a pull in progress).
 fn starts_mid_rep(h: &[Option<f64>], tp: &[Turn], reps: &[Rep], rise: f64) -> bool {
     let Some((first_seen, h0)) = h.iter().enumerate().find_map(|(i, v)| v.map(|v| (i, v))) else {
         return false;
     };
     let floor = signal::median_of(reps.iter().map(|r| r.bar_floor_torso))
         .or_else(|| signal::median_of(tp.iter().filter(|t| !t.high).map(|t| t.height)));
+    let lockout = signal::median_of(reps.iter().map(|r| r.bar_top_torso));
+    let at_lockout = |height: f64| lockout.map_or(true, |top| (height - top).abs() <= 0.3 * rise);
     match tp {
-        [first, ..] if first.high => first.height - h0 > 0.3 * rise,
+        [first, ..] if first.high => first.height - h0 > 0.3 * rise && at_lockout(first.height),
         [first, second, ..] if first.i == first_seen && second.high => {
-            floor.is_some_and(|floor| h0 - floor > 0.3 * rise)
+            floor.is_some_and(|floor| h0 - floor > 0.3 * rise) && at_lockout(second.height)
         }
         _ => false,
     }
@@ -404,5 +408,21 @@ mod tests {
             *v = None;
         }
         assert_eq!(turns(&gappy, 0.4).len(), 5);
+    }
+
+    #[test]
+    fn a_clip_starts_mid_rep_only_when_its_first_high_is_a_lockout() {
+        let reps: Vec<Rep> =
+            (1..=2).map(|i| Rep { bar_floor_torso: 0.5, bar_top_torso: 1.6, ..Rep::example(i, 0.0) }).collect();
+        let mid_rep = |before: &[f64]| {
+            let h: Vec<Option<f64>> = before.iter().copied().chain(two_pulls(0.0).into_iter().flatten()).map(Some).collect();
+            starts_mid_rep(&h, &turns(&h, 0.4), &reps, 1.1)
+        };
+        // Cut during a pull: up from 1.0 to the lockout, down to the floor, then the two pulls.
+        let pulling: Vec<f64> = (0..30).map(|i| 1.0 + 0.02 * i as f64).chain((0..30).map(|i| 1.6 - 0.037 * i as f64)).collect();
+        assert!(mid_rep(&pulling));
+        // A hand raised over the head first (from 1.8 up to 2.5 and down): no lockout.
+        let waving: Vec<f64> = (0..30).map(|i| 1.8 + 0.023 * i as f64).chain((0..30).map(|i| 2.5 - 0.067 * i as f64)).collect();
+        assert!(!mid_rep(&waving));
     }
 }
