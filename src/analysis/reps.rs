@@ -415,14 +415,17 @@ mod tests {
         let reps: Vec<Rep> =
             (1..=2).map(|i| Rep { bar_floor_torso: 0.5, bar_top_torso: 1.6, ..Rep::example(i, 0.0) }).collect();
         let mid_rep = |before: &[f64]| {
-            let h: Vec<Option<f64>> = before.iter().copied().chain(two_pulls(0.0).into_iter().flatten()).map(Some).collect();
+            let h: Vec<Option<f64>> =
+                before.iter().copied().chain(two_pulls(0.0).into_iter().flatten()).map(Some).collect();
             starts_mid_rep(&h, &turns(&h, 0.4), &reps, 1.1)
         };
         // Cut during a pull: up from 1.0 to the lockout, down to the floor, then the two pulls.
-        let pulling: Vec<f64> = (0..30).map(|i| 1.0 + 0.02 * i as f64).chain((0..30).map(|i| 1.6 - 0.037 * i as f64)).collect();
+        let pulling: Vec<f64> =
+            (0..30).map(|i| 1.0 + 0.02 * i as f64).chain((0..30).map(|i| 1.6 - 0.037 * i as f64)).collect();
         assert!(mid_rep(&pulling));
         // A hand raised over the head first (from 1.8 up to 2.5 and down): no lockout.
-        let waving: Vec<f64> = (0..30).map(|i| 1.8 + 0.023 * i as f64).chain((0..30).map(|i| 2.5 - 0.067 * i as f64)).collect();
+        let waving: Vec<f64> =
+            (0..30).map(|i| 1.8 + 0.023 * i as f64).chain((0..30).map(|i| 2.5 - 0.067 * i as f64)).collect();
         assert!(!mid_rep(&waving));
     }
 }

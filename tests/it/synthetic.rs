@@ -281,7 +281,8 @@ fn the_back_bend_series_covers_only_each_reps_setup_and_pull() {
     let (report, truth) = analyze(&base_lift());
     let s = &report.series;
     let in_rep = |t: f64| report.reps.iter().any(|r| (r.rep.start_s..=r.rep.lockout_s).contains(&t));
-    let shown: Vec<f64> = s.t_s.iter().zip(&s.lumbar_flexion_deg).filter(|(_, b)| b.is_some()).map(|(t, _)| *t).collect();
+    let shown: Vec<f64> =
+        s.t_s.iter().zip(&s.lumbar_flexion_deg).filter(|(_, b)| b.is_some()).map(|(t, _)| *t).collect();
     assert!(!shown.is_empty(), "no back bend shown\n{}", describe(&report, &truth));
     // (The generator draws the outline on every frame: without the rule this fails.)
     assert!(shown.iter().all(|&t| in_rep(t)), "a back bend outside setup and pull: {shown:?}");
@@ -292,7 +293,8 @@ fn a_jerk_filmed_at_30_fps_is_only_an_indication() {
     let spec = SynthLift { faults: vec![(1, InjectedFault::JerkingTheBar)], ..base_lift() };
     assert_eq!(spec.fps, 30.0);
     let (report, truth) = analyze(&spec);
-    let jerks: Vec<_> = report.reps.iter().flat_map(|r| r.faults.iter().filter(|f| f.code == "jerking_the_bar")).collect();
+    let jerks: Vec<_> =
+        report.reps.iter().flat_map(|r| r.faults.iter().filter(|f| f.code == "jerking_the_bar")).collect();
     // Measured and shown (so the test fails if the measure is gone), but not flagged.
     assert!(!jerks.is_empty(), "the jerk is not reported at all\n{}", describe(&report, &truth));
     for f in jerks {
