@@ -222,8 +222,9 @@ const MOTION_ONSET_SPEED_FRAC: f64 = 0.05;
 /// back from the floor break while it still rose faster than a twentieth of its peak speed.
 /// `None` when the load was still moving at the rep's first frame (it never rested: a clip that
 /// starts mid-pull, a touch-and-go rep), so there is no start to time.
-fn time_to_half_speed_frac(t_s: &[f64], speed: &[Option<f64>], f: &RepFrames) -> Option<f64> {
-    let p = max_of((f.floor_break..=f.lockout).map(|i| speed[i]))?;
+/// `peak`: the load's peak speed over the pull.
+fn time_to_half_speed_frac(t_s: &[f64], speed: &[Option<f64>], f: &RepFrames, peak: Option<f64>) -> Option<f64> {
+    let p = peak?;
     let moving = |i: usize| speed[i].is_some_and(|x| x > MOTION_ONSET_SPEED_FRAC * p);
     let mut onset = f.floor_break;
     while onset > f.start && moving(onset - 1) {
@@ -329,7 +330,7 @@ pub fn measure(
     let v = &k.load_velocity_torso_per_s;
     let peak_speed = max_of((f.floor_break..=f.lockout).map(|i| v[i]));
     let concentric_s = k.t_s[f.lockout] - k.t_s[f.floor_break];
-    let bar_time_to_half_speed_frac = time_to_half_speed_frac(&k.t_s, v, &f);
+    let bar_time_to_half_speed_frac = time_to_half_speed_frac(&k.t_s, v, &f, peak_speed);
     // Mean concentric speed between 10 % and 90 % of the rise: independent of exactly where a
     // slow break from the floor or a slow finish is cut.
     let at_frac = |frac: f64| {
@@ -429,10 +430,12 @@ mod tests {
             (0..40).map(|i| Some(((i as f64 - from) / 10.0).clamp(0.0, 1.0))).collect()
         };
         let f = RepFrames { start: 0, floor_break: 8, lockout: 30, ..Default::default() };
+        let timed =
+            |speed: &[Option<f64>]| time_to_half_speed_frac(&t_s, speed, &f, max_of(speed[8..=30].iter().copied()));
         // Moving from frame 6 (speed 0.1 > a twentieth), half speed at frame 10: 4 of 24 frames.
-        let frac = time_to_half_speed_frac(&t_s, &pull(5.0), &f).expect("a pull from rest is timed");
+        let frac = timed(&pull(5.0)).expect("a pull from rest is timed");
         assert!((frac - 4.0 / 24.0).abs() < 1e-9, "{frac}");
         // Already at half speed on the rep's first frame (a clip that starts mid-pull).
-        assert_eq!(time_to_half_speed_frac(&t_s, &pull(-5.0), &f), None);
+        assert_eq!(timed(&pull(-5.0)), None);
     }
 }

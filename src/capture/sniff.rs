@@ -138,8 +138,8 @@ fn mp4<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Sniffed> {
 
 /// The frames an MP4/MOV's first video track lists (its `stsz` sample count, or for a
 /// fragmented file the sum of its fragments'), or `None` for another container or an index that
-/// does not read cleanly. A cheap estimate of how much work
-/// a clip is, to order a batch by; it never judges the clip (the header may over-count).
+/// does not read cleanly. A cheap estimate of how much work a clip is, to order a batch by; it
+/// never judges the clip (the header may over-count).
 pub fn video_frames<R: Read + Seek>(r: &mut R, len: u64) -> std::io::Result<Option<u64>> {
     let mut head = [0u8; 8];
     r.seek(SeekFrom::Start(0))?;

@@ -57,9 +57,12 @@ const GRADED: [(&str, &[&str]); 11] = [
     ("head_position", &["neck_extension_max_pull_deg"]),
 ];
 
-/// Codes graded on the larger of their metrics against the same limits (the others pick one of
-/// theirs: the bar from mid-foot when the feet are seen, the knee when the hip is hidden).
+/// Codes graded on the larger of their metrics against the same limits.
 const SAME_LIMITS: [&str; 1] = ["rounded_lower_back"];
+/// Codes that grade their metrics in the order listed, each only when those before it passed
+/// (the knee at lockout when the hip is straight or hidden). The others pick one metric (the bar
+/// from mid-foot when the feet are seen, else from the shin).
+const IN_ORDER: [&str; 1] = ["soft_lockout"];
 
 /// Words for each metric; a metric not listed shows its name with spaces.
 const LABELS: [(&str, &str); 39] = [
@@ -276,6 +279,11 @@ fn threshold_words(f: &Fault) -> String {
         if f.severity == Severity::Info { "" } else { "at " },
         num(f.threshold, fault_unit(f.unit))
     )
+}
+
+/// A shown value with `f`'s limit under it, as the check rows give it.
+fn with_limit(shown: String, f: &Fault) -> String {
+    format!("{shown}<span class=\"thr\">{}</span>", threshold_words(f))
 }
 
 /// "21.3 deg (fault at &ge; 18.0 deg)": the value against the threshold it crossed.
@@ -523,30 +531,27 @@ fn rep_card(h: &mut String, r: &RepReport, stills: &[Still]) {
             }
             let (class, value, status) = match (fault, value_of(name)) {
                 (Some(f), _) if owner == Some(name) => {
-                    let v = num(f.value, fault_unit(f.unit));
-                    (
-                        severity_class(f.severity),
-                        format!("{v}<span class=\"thr\">{}</span>", threshold_words(f)),
-                        badge(f.severity),
-                    )
+                    (severity_class(f.severity), with_limit(num(f.value, fault_unit(f.unit)), f), badge(f.severity))
                 }
                 // The finding came from the code's other metric: this one is not "ok" unless it is
                 // inside every limit, which only a same-limits code's warning tells.
                 (Some(f), Some(v)) => {
                     let shown = num(v, metric_unit(name));
                     let past = (v - f.threshold) * (f.value - f.threshold).signum() >= 0.0;
+                    let rank = |n: &str| names.iter().position(|m| *m == n);
+                    let before_owner = matches!((rank(name), owner.and_then(rank)), (Some(a), Some(b)) if a < b);
                     match (SAME_LIMITS.contains(&code), past, f.severity) {
                         (true, true, _) => (
                             severity_class(f.severity),
-                            format!("{shown}<span class=\"thr\">{}</span>", threshold_words(f)),
+                            with_limit(shown, f),
                             "<span class=\"na\">also past</span>".into(),
                         ),
                         (true, false, Severity::Warn) => ("", shown, "<span class=\"ok\">ok</span>".into()),
-                        (true, false, _) => (
-                            "",
-                            format!("{shown}<span class=\"thr\">{}</span>", threshold_words(f)),
-                            "<span class=\"na\">not past it</span>".into(),
-                        ),
+                        (true, false, _) => ("", with_limit(shown, f), "<span class=\"na\">not past it</span>".into()),
+                        // Graded first, and passed: the finding came from the next one.
+                        (false, ..) if IN_ORDER.contains(&code) && before_owner => {
+                            ("", shown, "<span class=\"ok\">ok</span>".into())
+                        }
                         (false, ..) => ("", shown, "<span class=\"na\">not graded</span>".into()),
                     }
                 }

@@ -97,6 +97,37 @@ fn html_checks_say_ok_only_inside_the_limits() {
 }
 
 #[test]
+fn html_checks_say_a_metric_graded_before_the_finding_passed() {
+    let spec = SynthLift {
+        faults: vec![(1, InjectedFault::SoftLockout { hip_short_deg: 25.0 })],
+        plate_noise_px: None,
+        ..Default::default()
+    };
+    let mut r = analysis::analyze(&synth::generate(&spec).0, &Config::default());
+    let rep = &mut r.reps[1];
+    let f = rep.faults.iter_mut().find(|f| f.code == "soft_lockout").expect("the injected soft lockout");
+    // From the knee: the hip was graded first and was straight.
+    (f.value, f.threshold, f.severity) = (150.0, 160.0, Severity::Warn);
+    rep.metrics.knee_angle_lockout_deg = Some(150.0);
+    rep.metrics.hip_angle_lockout_deg = Some(175.0);
+    let row = |page: &str, label: &str| {
+        let card = &page[page.find("id=\"rep-2\"").expect("rep 2's card")..];
+        let row = &card[card.find(&format!("<th>{label}</th>")).expect("the row")..];
+        row[..row.find("</tr>").expect("row end")].to_string()
+    };
+    let page = render(&r, &[]);
+    assert!(row(&page, "Hip angle at lockout").contains(">ok<"), "{}", row(&page, "Hip angle at lockout"));
+    // From the hip: the knee was not graded.
+    let rep = &mut r.reps[1];
+    let f = rep.faults.iter_mut().find(|f| f.code == "soft_lockout").expect("still there");
+    (f.value, f.threshold) = (140.0, 165.0);
+    rep.metrics.hip_angle_lockout_deg = Some(140.0);
+    rep.metrics.knee_angle_lockout_deg = Some(170.0);
+    let page = render(&r, &[]);
+    assert!(row(&page, "Knee angle at lockout").contains("not graded"), "{}", row(&page, "Knee angle at lockout"));
+}
+
+#[test]
 fn html_stills_are_embedded_by_sniffed_type() {
     assert_eq!(base64(b"Man"), "TWFu");
     assert_eq!(base64(b"Ma"), "TWE=");
